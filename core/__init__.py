@@ -1,0 +1,1 @@
+"""Portail Famille core: what every community needs, plus the plugin host."""

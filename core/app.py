@@ -1,0 +1,106 @@
+"""The ASGI application: Strawberry on Starlette, file downloads, health, plugin list."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from core import templating
+from core.accounts.service import actor_from_session
+from core.config import Settings, activate, get_settings
+from core.context import client_ip
+from core.db import close_db, init_db
+from core.errors import PortailError
+from core.graphql_support import PortailGraphQL, session_token_from
+from core.plugins import PluginHost, activate_host, load_plugins
+
+log = logging.getLogger("portail")
+
+
+def bootstrap(settings: Settings | None = None, extra_plugins: dict[str, object] | None = None) -> PluginHost:
+    """Settings, plugins and templates for this process (app, CLI and tests share this)."""
+    settings = activate(settings or get_settings())
+    host = activate_host(load_plugins(settings, extra=extra_plugins))
+    templating.configure(host.template_dirs())
+    return host
+
+
+async def _mail_worker(stop: asyncio.Event, interval: float = 15.0) -> None:
+    from core.mail.service import send_pending
+
+    while not stop.is_set():
+        try:
+            await send_pending()
+        except Exception:  # the worker must survive a broken row or a DB hiccup
+            log.exception("outbox delivery failed")
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+def create_app(host: PluginHost | None = None, *, manage_db: bool = True, mail_worker: bool = True) -> Starlette:
+    from schema import build_schema
+
+    host = host or bootstrap()
+    settings = host.settings
+    graphql_app = PortailGraphQL(build_schema(host), host)
+    downloads = host.downloads()
+
+    async def download(request: Request) -> Response:
+        kind, object_id = request.path_params["kind"], request.path_params["object_id"]
+        handler = downloads.get(kind)
+        if handler is None:
+            return JSONResponse({"error": {"code": "NOT_FOUND", "message": "Fichier introuvable."}}, status_code=404)
+        actor = await actor_from_session(session_token_from(request), client_ip(request))
+        try:
+            file = await handler(actor, object_id)
+        except PortailError as exc:
+            status = 401 if exc.code == "UNAUTHENTICATED" else 404 if exc.code in ("NOT_FOUND", "FORBIDDEN") else 400
+            return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=status)
+        disposition = "inline" if file.inline or request.query_params.get("inline") else "attachment"
+        headers = {
+            "Content-Disposition": f'{disposition}; filename="{file.filename}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+            **file.extra_headers,
+        }
+        return Response(file.content, media_type=file.content_type, headers=headers)
+
+    async def health(_: Request) -> Response:
+        return JSONResponse({"status": "ok", "community": settings.community.name})
+
+    async def plugins_json(_: Request) -> Response:
+        return JSONResponse({"enabled": list(host.enabled), "registered": host.plugin_names()})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if manage_db:
+            await init_db(host)
+        stop = asyncio.Event()
+        worker = asyncio.create_task(_mail_worker(stop)) if mail_worker and settings.smtp.host else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker:
+                await worker
+            if manage_db:
+                await close_db()
+
+    routes: list[Any] = [
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_app),
+        Route("/files/{kind}/{object_id}", download, methods=["GET"]),
+        Route("/health", health),
+        Route("/-/plugins.json", plugins_json),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.host = host
+    return app

@@ -1,0 +1,1 @@
+"""Billing models (régies' invoice sequences, tariffs, invoices, payments)."""

@@ -1,0 +1,189 @@
+"""`portail` command line: database, demo, server, staff accounts, mail, schema."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Portail Famille: administration commands.", no_args_is_help=True)
+db_app = typer.Typer(help="Database: migrations.")
+mail_app = typer.Typer(help="Outbox: pending mail.")
+schema_app = typer.Typer(help="GraphQL SDL export and check.")
+app.add_typer(db_app, name="db")
+app.add_typer(mail_app, name="mail")
+app.add_typer(schema_app, name="schema")
+console = Console()
+
+
+def run_with_db(fn: Callable[[], Awaitable[Any]], *, migrate_first: bool = False) -> Any:
+    """Bootstrap plugins, open the DB, run `fn`, close the DB."""
+    from core.app import bootstrap
+    from core.db import close_db, init_db, migrate
+
+    host = bootstrap()
+
+    async def main() -> Any:
+        try:
+            if migrate_first:
+                await migrate(host)
+            await init_db(host)
+            return await fn()
+        finally:
+            await close_db()
+
+    return asyncio.run(main())
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply the migrations of core and of every enabled plugin."""
+    from core.app import bootstrap
+    from core.db import close_db, migrate
+
+    host = bootstrap()
+
+    async def main() -> None:
+        try:
+            await migrate(host)
+        finally:
+            await close_db()
+
+    asyncio.run(main())
+    console.print(f"[green]Base à jour[/green] ({', '.join(['core', *host.enabled])})")
+
+
+@db_app.command("makemigrations")
+def db_makemigrations(check: bool = typer.Option(False, help="Fail if models have changes without migration.")) -> None:
+    """Write the migrations of changed models (developers), or check none is missing (CI)."""
+    from core.app import bootstrap
+    from core.migrations_tools import make_migrations
+
+    host = bootstrap()
+    written = asyncio.run(make_migrations(host, check=check))
+    if check and written:
+        console.print(f"[red]Migrations manquantes :[/red] {', '.join(written)}")
+        raise typer.Exit(1)
+    console.print("\n".join(written) or "Aucun changement.")
+
+
+def _load_demo(today: date) -> None:
+    from core.plugins import get_host
+
+    async def main() -> None:
+        await get_host().demo_data(today)
+
+    run_with_db(main, migrate_first=True)
+
+
+@app.command()
+def demo(host: str = "127.0.0.1", port: int = 8000, serve: bool = typer.Option(True, help="Serve after loading.")) -> None:
+    """Migrate, load the demo households of the seed guides and serve the API with GraphiQL."""
+    from core.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+
+    _load_demo(date.today())
+    table = Table(title="Comptes de démonstration (mot de passe : " + DEMO_PASSWORD + ")")
+    table.add_column("email")
+    table.add_column("rôle")
+    for email, (role, services) in DEMO_ACCOUNTS.items():
+        table.add_row(email, role + (f" ({', '.join(services)})" if services else ""))
+    console.print(table)
+    if serve:
+        console.print(f"GraphiQL : [bold]http://{host}:{port}/graphql[/bold]")
+        _serve(host, port)
+
+
+def _serve(host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run("core.app:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, migrate: bool = True) -> None:
+    """Serve the API (migrating first unless --no-migrate)."""
+    if migrate:
+        db_migrate()
+    _serve(host, port)
+
+
+@app.command("create-staff")
+def create_staff(email: str, first_name: str, last_name: str,
+                 role: str = typer.Option("agent", help="agent or admin"),
+                 service: list[str] = typer.Option([], help="Service code (repeat for several)."),
+                 password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True)) -> None:
+    """Create an agent (scoped to services) or an admin."""
+    from core.accounts.service import create_staff as create
+    from core.errors import PortailError
+
+    async def main() -> None:
+        await create(email, password, first_name, last_name, role, service)
+
+    try:
+        run_with_db(main)
+    except PortailError as exc:
+        console.print(f"[red]{exc.message}[/red] ({exc.code})")
+        raise typer.Exit(1) from None
+    console.print(f"[green]Compte {role} créé :[/green] {email}")
+
+
+@mail_app.command("send")
+def mail_send() -> None:
+    """Deliver pending mail now (ignoring the retry schedule)."""
+    from core.mail.service import send_pending
+
+    sent, failed = run_with_db(lambda: send_pending(ignore_schedule=True))
+    console.print(f"{sent} envoyé(s), {failed} en échec")
+
+
+@mail_app.command("outbox")
+def mail_outbox(limit: int = 10) -> None:
+    """Show the latest mail (the quick-start demo has no SMTP server: follow links from here)."""
+    from core.mail.models import OutboxMail
+
+    async def main() -> list[OutboxMail]:
+        return await OutboxMail.all().order_by("-id").limit(limit)
+
+    for mail in run_with_db(main):
+        console.rule(f"#{mail.id} → {mail.to} [{mail.status}]")
+        console.print(f"[bold]{mail.subject}[/bold]\n{mail.text_body}")
+
+
+@schema_app.command("export")
+def schema_export() -> None:
+    """Write schema/schema.graphql from the code (core + the plugins enabled in the config)."""
+    from core.app import bootstrap
+    from schema import SDL_PATH, export_sdl
+
+    SDL_PATH.write_text(export_sdl(bootstrap()), encoding="utf-8")
+    console.print(f"SDL écrit : {SDL_PATH}")
+
+
+@schema_app.command("check")
+def schema_check() -> None:
+    """Fail when the committed SDL differs from the code."""
+    from core.app import bootstrap
+    from schema import SDL_PATH, export_sdl
+
+    current = export_sdl(bootstrap())
+    committed = SDL_PATH.read_text(encoding="utf-8") if SDL_PATH.exists() else ""
+    if current != committed:
+        import difflib
+
+        sys.stdout.writelines(difflib.unified_diff(committed.splitlines(True), current.splitlines(True),
+                                                   "schema/schema.graphql (committed)", "code"))
+        console.print("[red]Le SDL committé diffère du code : lancez `portail schema export`.[/red]")
+        raise typer.Exit(1)
+    console.print("SDL à jour.")
+
+
+def main() -> None:  # pragma: no cover
+    os.environ.setdefault("PYTHONUTF8", "1")
+    app()

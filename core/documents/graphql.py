@@ -1,0 +1,5 @@
+"""GraphQL of documents (being built)."""
+
+from core.contributions import GraphQLContribution
+
+contribution = GraphQLContribution()

@@ -1,0 +1,5 @@
+"""GraphQL of home (being built)."""
+
+from core.contributions import GraphQLContribution
+
+contribution = GraphQLContribution()

@@ -1,0 +1,116 @@
+"""The plugin author's reference: every hook a service plugin may implement.
+
+A plugin is a module (or object) whose functions are decorated with `@hookimpl` and named like the
+specs below. Built-in plugins are registered exactly like third-party ones, through the
+`portail.plugins` entry point group, and the community's `[plugins] enabled` list chooses which are on.
+Core itself is registered the same way (`core.plugin`), always on.
+
+Hooks marked *async* may be written `async def`; the host awaits them. All other hooks are sync.
+Foreign keys point from a plugin to core, never back: a plugin reads core models, core never
+imports a plugin.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from core.billing.types import BillingPeriod, InvoiceLineDraft
+    from core.config import Settings
+    from core.contributions import (
+        Alert,
+        DemarcheType,
+        DocumentType,
+        DownloadHandler,
+        GraphQLContribution,
+    )
+    from core.permissions import Actor
+
+PROJECT = "portail"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def portail_models() -> dict[str, list[str]]:
+    """Tortoise apps of the plugin: `{app_label: [models_module, ...]}`.
+
+    Each app ships its migrations in `<package>/migrations`; `portail db migrate` applies the
+    migrations of enabled apps only, so a plugin that is off creates no table.
+    """
+
+
+@hookspec
+def portail_graphql() -> GraphQLContribution | list[GraphQLContribution]:
+    """Query, mutation and subscription fields the plugin adds to the schema.
+
+    Return `GraphQLContribution(query=MyQuery, mutation=MyMutation, subscription=...)`, each a
+    `@strawberry.type` class; core merges them into the root types before building the schema.
+    Keep resolvers thin: they call `service.py`.
+    """
+
+
+@hookspec
+def portail_template_dirs() -> dict[str, str]:
+    """`{prefix: folder}` of Jinja templates (mail and PDF), used as `"<prefix>/<name>"`."""
+
+
+@hookspec
+def portail_document_types(settings: Settings) -> list[DocumentType]:
+    """Document types the plugin adds, with the services that require each one."""
+
+
+@hookspec
+def portail_demarche_types(settings: Settings) -> list[DemarcheType]:
+    """Démarche types (requests to the administration) the plugin adds, with their fields."""
+
+
+@hookspec
+def portail_downloads() -> dict[str, DownloadHandler]:
+    """File kinds served at `/files/<kind>/<id>`: `{kind: async handler(actor, id) -> FileDownload}`.
+
+    The handler checks permissions itself (through `core.permissions`) and raises `NotFound` when
+    the caller may not see the file.
+    """
+
+
+@hookspec
+async def portail_invoice_lines(period: BillingPeriod, household_ids: list[int]) -> list[InvoiceLineDraft]:
+    """*async* The plugin's invoice lines for a billing period, for a batch of households.
+
+    Called once per batch (not per household): load what you need with a few queries. Each line
+    names its household, its régie and a `source_key` that is stable across runs, so a second
+    billing run for the same period creates nothing new.
+    """
+
+
+@hookspec
+async def portail_alerts(actor: Actor, household_id: int) -> list[Alert]:
+    """*async* Home-page alerts of a household ("vous avez N alertes"): unread items, to-dos."""
+
+
+@hookspec
+async def portail_rgpd_export(household_id: int) -> dict[str, Any]:
+    """*async* The plugin's share of a household's personal data, as JSON-able data (RGPD access)."""
+
+
+@hookspec
+async def portail_rgpd_erase(household_id: int) -> None:
+    """*async* Erase or anonymise the plugin's personal data of a household (RGPD erasure).
+
+    Keep what the law requires to keep (accounting documents), stripped of what it does not.
+    """
+
+
+@hookspec
+async def portail_demo_data(settings: Settings, today: date) -> None:
+    """*async* Load the plugin's demo data; core's demo households already exist."""
+
+
+@hookspec
+def portail_startup(settings: Settings) -> None:
+    """Check the plugin's configuration at start-up; raise to refuse a broken configuration."""

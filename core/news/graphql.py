@@ -1,0 +1,5 @@
+"""GraphQL of news (being built)."""
+
+from core.contributions import GraphQLContribution
+
+contribution = GraphQLContribution()

@@ -1,0 +1,68 @@
+"""Core registered as a plugin (always on), exactly like the service plugins.
+
+Each core area (accounts, households, documents, démarches, news, home, billing, mail) keeps the
+plugin file shape: `models.py`, `rules.py`, `service.py`, `graphql.py`. Its `graphql.py` exports
+`contribution` (a GraphQLContribution) and may export `downloads` (`{kind: handler}`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import date
+from pathlib import Path
+from types import ModuleType
+
+from core.config import Settings
+from core.contributions import DemarcheType, DocumentType, DownloadHandler, GraphQLContribution
+from core.hookspecs import hookimpl
+
+AREAS = ("accounts", "households", "documents", "demarches", "news", "home", "billing", "mail")
+MODEL_MODULES = [f"core.{area}.models" for area in
+                 ("accounts", "households", "files", "documents", "demarches", "news", "billing", "mail")]
+
+
+def _graphql_modules() -> list[ModuleType]:
+    return [importlib.import_module(f"core.{area}.graphql") for area in AREAS]
+
+
+@hookimpl
+def portail_models() -> dict[str, list[str]]:
+    return {"core": MODEL_MODULES}
+
+
+@hookimpl
+def portail_graphql() -> list[GraphQLContribution]:
+    return [m.contribution for m in _graphql_modules()]
+
+
+@hookimpl
+def portail_downloads() -> dict[str, DownloadHandler]:
+    handlers: dict[str, DownloadHandler] = {}
+    for module in _graphql_modules():
+        handlers.update(getattr(module, "downloads", {}))
+    return handlers
+
+
+@hookimpl
+def portail_template_dirs() -> dict[str, str]:
+    return {"core": str(Path(__file__).with_name("templates"))}
+
+
+@hookimpl
+def portail_document_types(settings: Settings) -> list[DocumentType]:
+    return [DocumentType(code=c.code, label=c.label, scope=c.scope, help=c.help, required_by=c.required_by)
+            for c in settings.document_types]
+
+
+@hookimpl
+def portail_demarche_types(settings: Settings) -> list[DemarcheType]:
+    from core.demarches.rules import BUILTIN_DEMARCHE_TYPES
+
+    return list(BUILTIN_DEMARCHE_TYPES)
+
+
+@hookimpl
+async def portail_demo_data(settings: Settings, today: date) -> None:
+    from core.demo import load_core_demo
+
+    await load_core_demo(settings, today)

@@ -1,0 +1,172 @@
+"""The plugin host: a thin typed wrapper over pluggy's PluginManager.
+
+`load_plugins(settings)` registers core (always on) and the enabled plugins found in the
+`portail.plugins` entry point group; `check_pending()` makes a misspelt hookimpl fail at start-up.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from core import hookspecs
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from core.billing.types import BillingPeriod, InvoiceLineDraft
+    from core.config import Settings
+    from core.contributions import (
+        Alert,
+        DemarcheType,
+        DocumentType,
+        DownloadHandler,
+        GraphQLContribution,
+    )
+    from core.permissions import Actor
+
+ENTRY_POINT_GROUP = "portail.plugins"
+
+
+class PluginConfigError(RuntimeError):
+    pass
+
+
+def available_plugins() -> dict[str, str]:
+    """Installed plugins: `{name: module path}` from the entry point group."""
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+async def _await_all(results: list[Any]) -> list[Any]:
+    return [await r if inspect.isawaitable(r) else r for r in results]
+
+
+@dataclass
+class PluginHost:
+    """What core asks of plugins, one typed method per hook."""
+
+    pm: pluggy.PluginManager
+    settings: Settings
+    enabled: tuple[str, ...]
+
+    # ---- registration helpers -------------------------------------------------------------
+    def register(self, plugin: ModuleType | object, name: str) -> None:
+        self.pm.register(plugin, name=name)
+        self.pm.check_pending()
+
+    def unregister(self, name: str) -> None:
+        plugin = self.pm.get_plugin(name)
+        if plugin is not None:
+            self.pm.unregister(plugin)
+
+    def plugin_names(self) -> list[str]:
+        return [name for name, _ in self.pm.list_name_plugin()]
+
+    # ---- sync hooks -----------------------------------------------------------------------
+    def tortoise_apps(self) -> dict[str, list[str]]:
+        apps: dict[str, list[str]] = {}
+        for contribution in reversed(self.pm.hook.portail_models()):
+            for label, modules in contribution.items():
+                apps.setdefault(label, []).extend(modules)
+        return apps
+
+    def graphql_contributions(self) -> list[GraphQLContribution]:
+        out: list[GraphQLContribution] = []
+        for contribution in reversed(self.pm.hook.portail_graphql()):
+            out.extend(contribution if isinstance(contribution, list | tuple) else [contribution])
+        return out
+
+    def template_dirs(self) -> dict[str, str]:
+        dirs: dict[str, str] = {}
+        for contribution in self.pm.hook.portail_template_dirs():
+            dirs.update(contribution)
+        return dirs
+
+    def document_types(self) -> list[DocumentType]:
+        return [t for batch in reversed(self.pm.hook.portail_document_types(settings=self.settings)) for t in batch]
+
+    def demarche_types(self) -> list[DemarcheType]:
+        return [t for batch in reversed(self.pm.hook.portail_demarche_types(settings=self.settings)) for t in batch]
+
+    def downloads(self) -> dict[str, DownloadHandler]:
+        handlers: dict[str, DownloadHandler] = {}
+        for contribution in self.pm.hook.portail_downloads():
+            handlers.update(contribution)
+        return handlers
+
+    def startup(self) -> None:
+        self.pm.hook.portail_startup(settings=self.settings)
+
+    # ---- async hooks ----------------------------------------------------------------------
+    async def invoice_lines(self, period: BillingPeriod, household_ids: list[int]) -> list[InvoiceLineDraft]:
+        results = await _await_all(self.pm.hook.portail_invoice_lines(period=period, household_ids=household_ids))
+        return [line for batch in results for line in (batch or [])]
+
+    async def alerts(self, actor: Actor, household_id: int) -> list[Alert]:
+        results = await _await_all(self.pm.hook.portail_alerts(actor=actor, household_id=household_id))
+        return [a for batch in reversed(results) for a in (batch or [])]
+
+    async def rgpd_export(self, household_id: int) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for part in await _await_all(list(reversed(self.pm.hook.portail_rgpd_export(household_id=household_id)))):
+            data.update(part or {})
+        return data
+
+    async def rgpd_erase(self, household_id: int) -> None:
+        # Plugins first (their rows point to core), core last.
+        await _await_all(self.pm.hook.portail_rgpd_erase(household_id=household_id))
+
+    async def demo_data(self, today: date) -> None:
+        # Core first, then plugins in registration order: each step may use what came before.
+        for impl in reversed(self.pm.hook.portail_demo_data.get_hookimpls()):
+            result = impl.function(settings=self.settings, today=today)
+            if inspect.isawaitable(result):
+                await result
+
+
+def _import(module_path: str) -> ModuleType:
+    return importlib.import_module(module_path)
+
+
+def load_plugins(settings: Settings, extra: dict[str, object] | None = None) -> PluginHost:
+    """Register core then every enabled plugin; unknown names are a configuration error."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(_import("core.plugin"), name="core")
+    installed = available_plugins()
+    for name in settings.enabled_plugins:
+        if extra and name in extra:
+            pm.register(extra[name], name=name)
+            continue
+        if name not in installed:
+            raise PluginConfigError(
+                f"Plugin « {name} » activé dans la configuration mais non installé "
+                f"(installés : {', '.join(sorted(installed)) or 'aucun'})."
+            )
+        pm.register(_import(installed[name]), name=name)
+    pm.check_pending()
+    host = PluginHost(pm=pm, settings=settings, enabled=tuple(settings.enabled_plugins))
+    host.startup()
+    return host
+
+
+_host: PluginHost | None = None
+
+
+def activate_host(host: PluginHost) -> PluginHost:
+    global _host
+    _host = host
+    return host
+
+
+def get_host() -> PluginHost:
+    """The plugin host of this process (set by the app factory, the CLI or the tests)."""
+    if _host is None:
+        raise RuntimeError("Plugin host not initialised: call core.app.bootstrap() first")
+    return _host

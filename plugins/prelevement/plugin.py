@@ -1,0 +1,19 @@
+"""Hook implementations of the prelevement plugin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.hookspecs import hookimpl
+
+APP = "prelevement"
+
+
+@hookimpl
+def portail_models() -> dict[str, list[str]]:
+    return {APP: ["plugins.prelevement.models"]}
+
+
+@hookimpl
+def portail_template_dirs() -> dict[str, str]:
+    return {APP: str(Path(__file__).with_name("templates"))}
