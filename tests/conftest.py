@@ -73,7 +73,10 @@ def smtp_server() -> Any:
 def settings(tmp_path_factory: pytest.TempPathFactory, smtp_server: Controller) -> Any:
     tmp = tmp_path_factory.mktemp("portail")
     db_url = os.environ.get("DATABASE_URL") or f"sqlite://{tmp / 'test.sqlite3'}"
-    base = load_settings(BUNDLED_DEMO_CONFIG, environ={"DATABASE_URL": db_url})
+    environ = {"DATABASE_URL": db_url}
+    if os.environ.get("PORTAIL_PLUGINS") is not None:  # run a subset: PORTAIL_PLUGINS=creche pytest …
+        environ["PORTAIL_PLUGINS"] = os.environ["PORTAIL_PLUGINS"]
+    base = load_settings(BUNDLED_DEMO_CONFIG, environ=environ)
     return replace(base, storage_path=tmp / "files",
                    smtp=SmtpConfig(host="127.0.0.1", port=smtp_server.port, sender="Portail <portail@test.local>"))
 
