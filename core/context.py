@@ -22,7 +22,8 @@ class Context:
     host: PluginHost
     loaders: dict[str, DataLoader] = field(default_factory=dict)
     # Cookies the resolvers want set/cleared on the HTTP response (login, logout).
-    cookies_to_set: list[tuple[str, str, int | None]] = field(default_factory=list)
+    # graphql-transport-ws `connection_init` payload (WebSocket clients may send their token there).
+    connection_params: dict[str, Any] | None = None
 
     def loader(self, key: str, load_fn: Callable[[list[Any]], Any]) -> DataLoader:
         """A DataLoader that lives for this request only, created on first use."""

@@ -47,8 +47,8 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     if isinstance(original, PortailError):
         formatted["message"] = original.message
         formatted["extensions"] = original.extensions()
-    elif original is None:
-        # Parse / validation errors, depth / alias / token limits.
+    elif original is None or not error.path:
+        # Parse / validation errors, variable coercion (bad Date, Int…), depth / alias / token limits.
         formatted["extensions"] = {"code": "GRAPHQL_VALIDATION_FAILED", **(formatted.get("extensions") or {})}
     else:
         log.error("internal error", exc_info=original)
@@ -69,6 +69,15 @@ class PortailGraphQL(GraphQL):
         token = session_token_from(request)
         actor_ = await actor_from_session(token, ip)
         return Context(request=request, response=response, actor=actor_, host=self.host)
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        """WebSocket clients that cannot set headers send `{"authorization": "Bearer <token>"}`."""
+        params = context.connection_params or {}
+        raw = str(params.get("authorization") or params.get("Authorization") or params.get("token") or "")
+        token = raw[7:].strip() if raw.lower().startswith("bearer ") else raw.strip()
+        if token and not context.actor.is_authenticated:
+            context.actor = await actor_from_session(token, context.actor.ip)
+        return await super().on_ws_connect(context)
 
     async def process_result(self, request: Any, result: ExecutionResult) -> dict[str, Any]:
         data: dict[str, Any] = {"data": result.data}

@@ -1,6 +1,6 @@
 """Core registered as a plugin (always on), exactly like the service plugins.
 
-Each core area (accounts, households, documents, démarches, news, home, billing, mail) keeps the
+Each core area (accounts, households, documents, démarches, news, home, billing, mail, rgpd) keeps the
 plugin file shape: `models.py`, `rules.py`, `service.py`, `graphql.py`. Its `graphql.py` exports
 `contribution` (a GraphQLContribution) and may export `downloads` (`{kind: handler}`).
 """
@@ -16,7 +16,7 @@ from core.config import Settings
 from core.contributions import DemarcheType, DocumentType, DownloadHandler, GraphQLContribution
 from core.hookspecs import hookimpl
 
-AREAS = ("accounts", "households", "documents", "demarches", "news", "home", "billing", "mail")
+AREAS = ("accounts", "households", "documents", "demarches", "news", "home", "billing", "mail", "rgpd")
 MODEL_MODULES = [f"core.{area}.models" for area in
                  ("accounts", "households", "files", "documents", "demarches", "news", "billing", "mail")]
 
@@ -59,6 +59,20 @@ def portail_demarche_types(settings: Settings) -> list[DemarcheType]:
     from core.demarches.rules import BUILTIN_DEMARCHE_TYPES
 
     return list(BUILTIN_DEMARCHE_TYPES)
+
+
+@hookimpl
+async def portail_rgpd_export(household_id: int) -> dict:
+    from core.households.service import export_household
+
+    return {"household": await export_household(household_id)}
+
+
+@hookimpl
+async def portail_rgpd_erase(household_id: int) -> None:
+    from core.households.service import erase_household
+
+    await erase_household(household_id)
 
 
 @hookimpl

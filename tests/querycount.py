@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -26,20 +27,20 @@ def count_queries() -> Iterator[QueryLog]:
     log = QueryLog()
     client_cls = type(connections.get("default"))
     originals = {name: getattr(client_cls, name) for name in _METHODS}
-    in_call = {"depth": 0}
+    depth: contextvars.ContextVar[int] = contextvars.ContextVar("querycount_depth", default=0)
 
     def wrap(name: str):
         original = originals[name]
 
         async def counted(self, query, *args, **kwargs):
             # execute_query_dict calls execute_query internally on some backends: count once.
-            if in_call["depth"] == 0:
+            if depth.get() == 0:
                 log.statements.append(str(query))
-            in_call["depth"] += 1
+            token = depth.set(depth.get() + 1)
             try:
                 return await original(self, query, *args, **kwargs)
             finally:
-                in_call["depth"] -= 1
+                depth.reset(token)
 
         return counted
 

@@ -1,0 +1,220 @@
+"""Pure billing rules: tariff grids, unit prices, invoice status, balances (no I/O).
+
+Money is always integer cents, rates are `Decimal`, rounding is ROUND_HALF_UP to the cent.
+
+Worked examples (from the communities' tariff sheets):
+- flat: a "sortie" at 8,00 € costs 800 cents whatever the QF.
+- qf_brackets: ((700, 850), (1100, 1100), (None, 1400)): QF 700 -> 8,50 € (bound inclusive),
+  QF 701 -> 11,00 €, QF 2000 or no QF on file -> 14,00 € (the maximum tariff).
+- taux_effort: rate 0.0619 % per hour = Decimal("0.000619"), resources 2 845,00 € / month ->
+  284500 * 0.000619 = 176.1055 -> 1,76 € per hour, bounded by floor/ceiling (e.g. 0,50 € / 4,50 €).
+  No resources on file -> the ceiling.
+- degressive: (1200, 1000, 800): 1st child 12,00 €, 2nd 10,00 €, 3rd and next 8,00 €.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+METHODS = ("flat", "qf_brackets", "taux_effort", "degressive")
+
+STATUS_UNPAID = "non_soldee"
+STATUS_PARTIAL = "partiellement_payee"
+STATUS_PAID = "soldee"
+
+
+class TariffConfigError(ValueError):
+    """A tariff grid in the configuration is malformed."""
+
+
+@dataclass(frozen=True)
+class TariffGrid:
+    method: str  # "flat" | "qf_brackets" | "taux_effort" | "degressive"
+    flat_cents: int = 0
+    # (qf_upper_bound_inclusive or None for "and above", price_cents), ascending
+    brackets: tuple[tuple[int | None, int], ...] = ()
+    rate: Decimal = Decimal(0)  # taux d'effort per euro of monthly resources
+    floor_cents: int = 0
+    ceiling_cents: int = 0
+    degressive_cents: tuple[int, ...] = ()  # price for 1st, 2nd, 3rd+ child booked the same day
+
+
+def round_cents(value: Decimal) -> int:
+    """Round a Decimal amount of cents to an integer number of cents, half up."""
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def bracket_index(grid: TariffGrid, qf: int | None) -> int | None:
+    """Index of the bracket that applies to quotient familial `qf` (bounds are inclusive).
+
+    No QF on file -> the last (highest) bracket. None when the grid has no brackets.
+    """
+    if grid.method != "qf_brackets" or not grid.brackets:
+        return None
+    if qf is None:
+        return len(grid.brackets) - 1
+    for i, (upper, _price) in enumerate(grid.brackets):
+        if upper is None or qf <= upper:
+            return i
+    return len(grid.brackets) - 1
+
+
+def _bounded(grid: TariffGrid, cents: int) -> int:
+    if grid.floor_cents and cents < grid.floor_cents:
+        cents = grid.floor_cents
+    if grid.ceiling_cents and cents > grid.ceiling_cents:
+        cents = grid.ceiling_cents
+    return cents
+
+
+def unit_price_cents(
+    grid: TariffGrid,
+    quotient_familial: int | None,
+    monthly_resources_cents: int | None = None,
+    child_rank_same_day: int = 1,
+) -> int:
+    """Unit price in cents for a family. Without a QF (or resources) the maximum tariff applies."""
+    if grid.method == "flat":
+        return grid.flat_cents
+    if grid.method == "qf_brackets":
+        idx = bracket_index(grid, quotient_familial)
+        return 0 if idx is None else grid.brackets[idx][1]
+    if grid.method == "taux_effort":
+        if monthly_resources_cents is None:
+            return grid.ceiling_cents
+        return _bounded(grid, round_cents(Decimal(monthly_resources_cents) * grid.rate))
+    if grid.method == "degressive":
+        if not grid.degressive_cents:
+            return grid.flat_cents
+        rank = max(1, child_rank_same_day)
+        return grid.degressive_cents[min(rank, len(grid.degressive_cents)) - 1]
+    raise TariffConfigError(f"Méthode de tarification inconnue : {grid.method}")
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TariffConfigError(f"{what} : entier attendu (centimes)")
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise TariffConfigError(f"{what} : entier attendu (centimes)") from exc
+
+
+def tariff_grid_from_config(data: Mapping[str, Any]) -> TariffGrid:
+    """Build a grid from a TOML table, e.g.
+    `{method="qf_brackets", brackets=[[700, 850], [1100, 1100], ["max", 1400]]}` (upper bound may be
+    omitted/"max"/-1 for the last bracket), `{method="taux_effort", rate="0.000619", floor_cents=50,
+    ceiling_cents=450}`, `{method="flat", flat_cents=800}`, `{method="degressive",
+    degressive_cents=[1200, 1000, 800]}`.
+    """
+    method = str(data.get("method", "flat"))
+    if method not in METHODS:
+        raise TariffConfigError(f"Méthode de tarification inconnue : {method}")
+    brackets: list[tuple[int | None, int]] = []
+    for raw in data.get("brackets", []) or []:
+        if isinstance(raw, Mapping):
+            upper, price = raw.get("qf_max"), raw.get("price_cents")
+        else:
+            if len(raw) != 2:
+                raise TariffConfigError("Tranche : [plafond de QF, prix en centimes] attendu")
+            upper, price = raw
+        if upper in (None, "max", "", -1):
+            upper_v = None
+        else:
+            upper_v = _int(upper, "Plafond de QF")
+        brackets.append((upper_v, _int(price, "Prix de la tranche")))
+    bounds = [u for u, _ in brackets]
+    if None in bounds[:-1]:
+        raise TariffConfigError("Seule la dernière tranche peut être sans plafond")
+    numeric = [u for u in bounds if u is not None]
+    if numeric != sorted(numeric) or len(set(numeric)) != len(numeric):
+        raise TariffConfigError("Les tranches de QF doivent être croissantes")
+    if method == "qf_brackets" and not brackets:
+        raise TariffConfigError("Grille par QF sans tranche")
+    try:
+        rate = Decimal(str(data.get("rate", "0")))
+    except InvalidOperation as exc:
+        raise TariffConfigError("Taux d'effort invalide") from exc
+    return TariffGrid(
+        method=method,
+        flat_cents=_int(data.get("flat_cents", 0), "Prix forfaitaire"),
+        brackets=tuple(brackets),
+        rate=rate,
+        floor_cents=_int(data.get("floor_cents", 0), "Plancher"),
+        ceiling_cents=_int(data.get("ceiling_cents", 0), "Plafond"),
+        degressive_cents=tuple(_int(v, "Prix dégressif") for v in data.get("degressive_cents", []) or []),
+    )
+
+
+# ---- invoices -------------------------------------------------------------------------------
+
+
+def invoice_status(total_cents: int, paid_cents: int) -> str:
+    """non_soldee (nothing paid), partiellement_payee, soldee (balance <= 0)."""
+    if paid_cents >= total_cents:
+        return STATUS_PAID
+    if paid_cents > 0:
+        return STATUS_PARTIAL
+    return STATUS_UNPAID
+
+
+def balance_cents(total_cents: int, paid_cents: int) -> int:
+    return max(0, total_cents - paid_cents)
+
+
+def invoice_number(prefix: str, year: int, seq: int) -> str:
+    """"CDC-2026-00001"."""
+    return f"{prefix}-{year}-{seq:05d}"
+
+
+def sum_cents(amounts: Iterable[int]) -> int:
+    return sum(int(a) for a in amounts)
+
+
+def quantity_amount_cents(quantity: str | Decimal, unit_price: int) -> int:
+    return round_cents(Decimal(str(quantity)) * unit_price)
+
+
+_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+           "octobre", "novembre", "décembre")
+
+
+def _day(d: date) -> str:
+    return "1er" if d.day == 1 else str(d.day)
+
+
+def period_phrase(start: date, end: date) -> str:
+    """"du 1er au 31 mars 2023", "du 15 février au 14 mars 2023", "du 1er décembre 2022 au 31 janvier 2023"."""
+    if start.year != end.year:
+        return f"du {_day(start)} {_MONTHS[start.month - 1]} {start.year} au {_day(end)} {_MONTHS[end.month - 1]} {end.year}"
+    if start.month != end.month:
+        return f"du {_day(start)} {_MONTHS[start.month - 1]} au {_day(end)} {_MONTHS[end.month - 1]} {end.year}"
+    return f"du {_day(start)} au {_day(end)} {_MONTHS[end.month - 1]} {end.year}"
+
+
+def apportion(amount: int, weights: list[int]) -> list[int]:
+    """Split `amount` cents proportionally to `weights` (largest remainder): the parts sum to amount.
+
+    apportion(1000, [1, 1, 1]) -> [334, 333, 333]
+    """
+    total = sum(w for w in weights if w > 0)
+    if not weights:
+        return []
+    if total <= 0:
+        return [amount] + [0] * (len(weights) - 1)
+    raw = [Decimal(amount) * max(w, 0) / total for w in weights]
+    parts = [int(r) for r in raw]
+    rest = amount - sum(parts)
+    order = sorted(range(len(weights)), key=lambda i: (raw[i] - parts[i], -i), reverse=True)
+    for i in order[:rest]:
+        parts[i] += 1
+    return parts
+
+
+def payfip_refdet(number: str) -> str:
+    """PayFiP's debt reference: alphanumerics only ("CDC-2026-00001" -> "CDC202600001")."""
+    return "".join(c for c in number if c.isalnum()).upper()

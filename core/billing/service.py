@@ -1,0 +1,605 @@
+"""Billing use cases: billing runs (lines from every plugin through `portail_invoice_lines`),
+invoice numbering per régie, payments and their reversal, credit notes (avoirs), tariffs, PDFs.
+
+THE interface other plugins use: `run_billing`, `record_payment`, `reverse_payment`,
+`issue_credit_note`, `unpaid_invoices`, `tariff_catalogue`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from core.billing import rules
+from core.billing.models import (
+    BillingRun,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceSequence,
+    Payment,
+    PaymentMethod,
+)
+from core.billing.types import BillingPeriod, InvoiceLineDraft
+from core.config import get_settings
+from core.errors import Conflict, Forbidden, NotFound, ValidationError
+from core.formatting import euros
+from core.households.models import Child, Household, Responsable
+from core.mail.models import OutboxMail
+from core.permissions import Actor, require_household, require_staff, require_user
+from core.plugins import get_host
+from core.templating import render
+from core.timeutil import now, today
+
+log = logging.getLogger("portail.billing")
+
+BATCH_SIZE = 500
+_IN_CHUNK = 900  # bound the number of SQL parameters of an IN (...) (SQLite)
+MAIL_TEMPLATE = "mail/invoice_issued"
+Progress = Callable[[int, int], Any]
+
+
+@dataclass
+class BillingRunResult:
+    run_id: int
+    households: int = 0
+    invoices: int = 0
+    lines: int = 0
+    skipped_lines: int = 0
+    total_cents: int = 0
+    invoice_ids: list[int] = field(default_factory=list)
+
+
+# ---- permissions -----------------------------------------------------------------------------
+
+
+def staff_regies(actor: Actor) -> set[str] | None:
+    """Régies a staff member handles (None = all, for admins): those of their services."""
+    require_staff(actor)
+    if actor.is_admin:
+        return None
+    settings = get_settings()
+    return {s.regie for code in actor.services if (s := settings.service(code)) is not None and s.regie}
+
+
+def require_regie_staff(actor: Actor, regie_code: str) -> None:
+    regies = staff_regies(actor)
+    if regies is not None and regie_code not in regies:
+        raise Forbidden()
+
+
+async def get_invoice_for(actor: Actor, invoice_id: int | str) -> Invoice:
+    """The invoice if the caller may see it (own household, or staff of its régie), else NotFound."""
+    require_user(actor)
+    try:
+        iid = int(invoice_id)
+    except (TypeError, ValueError):
+        raise NotFound("facture") from None
+    invoice = await Invoice.get_or_none(id=iid)
+    if invoice is None:
+        raise NotFound("facture")
+    if actor.is_staff:
+        regies = staff_regies(actor)
+        if regies is not None and invoice.regie_code not in regies:
+            raise NotFound("facture")
+    else:
+        require_household(actor, invoice.household_id, "facture")  # type: ignore[attr-defined]
+    return invoice
+
+
+# ---- numbering -------------------------------------------------------------------------------
+
+
+def regie_prefix(regie_code: str) -> str:
+    regie = get_settings().regie(regie_code)
+    return (regie.invoice_prefix if regie and regie.invoice_prefix else regie_code).upper()
+
+
+async def ensure_sequence(regie_code: str, year: int) -> None:
+    """Create the sequence row once (outside the billing transaction: a lost race is harmless)."""
+    if await InvoiceSequence.exists(regie_code=regie_code, year=year):
+        return
+    try:
+        async with in_transaction():
+            await InvoiceSequence.create(regie_code=regie_code, year=year, next_number=1)
+    except IntegrityError:
+        pass
+
+
+async def allocate_numbers(regie_code: str, year: int, count: int) -> list[str]:
+    """Reserve `count` consecutive numbers. Call inside the transaction that uses them: the atomic
+    `UPDATE … SET next_number = next_number + n` locks the row until commit (PostgreSQL) and is
+    rolled back with it, so numbers are never reused and never skipped."""
+    if count <= 0:
+        return []
+    updated = await InvoiceSequence.filter(regie_code=regie_code, year=year).update(
+        next_number=F("next_number") + count)
+    if updated != 1:
+        raise RuntimeError(f"invoice sequence {regie_code}/{year} missing: call ensure_sequence first")
+    row = await InvoiceSequence.get(regie_code=regie_code, year=year)
+    first = row.next_number - count
+    prefix = regie_prefix(regie_code)
+    return [rules.invoice_number(prefix, year, n) for n in range(first, row.next_number)]
+
+
+# ---- billing run -----------------------------------------------------------------------------
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _quantity(value: str) -> Decimal:
+    try:
+        q = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"invalid quantity {value!r}") from None
+    return q
+
+
+async def _billed_keys(pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    keys = sorted({k for _, k in pairs})
+    found: set[tuple[str, str]] = set()
+    for chunk in _chunks(keys, _IN_CHUNK):
+        rows = await InvoiceLine.filter(active_source_key__in=chunk).values_list("regie_code", "active_source_key")
+        found.update((r, k) for r, k in rows)
+    return found
+
+
+def _service_names(codes: set[str]) -> str:
+    settings = get_settings()
+    names = []
+    for code in sorted(codes):
+        service = settings.service(code)
+        if service is not None:
+            names.append(service.name)
+    return " / ".join(names)
+
+
+def _render_mail(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    settings = get_settings()
+    ctx = {"community": settings.community, "public_url": settings.community.public_url, **context}
+    subject = render(f"{template}.subject.txt", ctx).strip()
+    text = render(f"{template}.txt", ctx)
+    html = render(f"{template}.html", ctx)
+    return subject, text, html
+
+
+async def _bill_batch(period: BillingPeriod, drafts: list[InvoiceLineDraft], run: BillingRun,
+                      issued_on: date, result: BillingRunResult) -> None:
+    settings = get_settings()
+    # Drop duplicates inside the batch and lines of unknown régies (a plugin bug must not stop the run).
+    unique: dict[tuple[str, str], InvoiceLineDraft] = {}
+    for d in drafts:
+        if settings.regie(d.regie_code) is None:
+            log.warning("invoice line %s: unknown régie %r, skipped", d.source_key, d.regie_code)
+            result.skipped_lines += 1
+            continue
+        if not d.source_key:
+            log.warning("invoice line without source_key from household %s, skipped", d.household_id)
+            result.skipped_lines += 1
+            continue
+        unique.setdefault((d.regie_code, d.source_key), d)
+    if not unique:
+        return
+    for attempt in range(3):
+        try:
+            async with in_transaction():
+                billed = await _billed_keys(set(unique))
+                fresh = [d for key, d in unique.items() if key not in billed]
+                skipped = len(unique) - len(fresh)
+                created = await _create_invoices(period, fresh, run, issued_on)
+            result.skipped_lines += skipped
+            for invoice_ids, line_count, total in created:
+                result.invoice_ids.extend(invoice_ids)
+                result.invoices += len(invoice_ids)
+                result.lines += line_count
+                result.total_cents += total
+            return
+        except IntegrityError:
+            # A concurrent run billed some of these lines first: retry, skipping what it billed.
+            log.info("billing batch raced with another run (attempt %s), retrying", attempt + 1)
+    raise Conflict("Une autre facturation est en cours sur ces familles, réessayez.", code="BILLING_CONFLICT")
+
+
+async def _create_invoices(period: BillingPeriod, drafts: list[InvoiceLineDraft], run: BillingRun,
+                           issued_on: date) -> list[tuple[list[int], int, int]]:
+    if not drafts:
+        return []
+    groups: dict[tuple[int, str], list[InvoiceLineDraft]] = defaultdict(list)
+    for d in drafts:
+        groups[(d.household_id, d.regie_code)].append(d)
+    household_ids = sorted({h for h, _ in groups})
+    households = {h.id: h for h in await Household.filter(id__in=household_ids)}
+    child_ids = sorted({d.child_id for d in drafts if d.child_id})
+    children = {c.id: c for c in await Child.filter(id__in=child_ids)} if child_ids else {}
+    by_regie: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for key in sorted(groups):
+        if key[0] in households:
+            by_regie[key[1]].append(key)
+    out: list[tuple[list[int], int, int]] = []
+    settings = get_settings()
+    for regie_code, keys in by_regie.items():
+        numbers = await allocate_numbers(regie_code, issued_on.year, len(keys))
+        invoices: list[Invoice] = []
+        for number, key in zip(numbers, keys, strict=True):
+            lines = groups[key]
+            total = sum(d.amount_cents for d in lines)
+            establishments = " ; ".join(dict.fromkeys(d.establishment for d in lines if d.establishment))
+            invoices.append(Invoice(
+                number=number, regie_code=regie_code, household_id=key[0], kind=InvoiceKind.INVOICE,
+                issued_on=issued_on, period_start=period.start, period_end=period.end,
+                establishments=establishments, total_cents=total, paid_cents=0, credited_cents=0,
+                status=rules.invoice_status(total, 0), billing_run_id=run.id))
+        await Invoice.bulk_create(invoices)
+        ids = dict(await Invoice.filter(regie_code=regie_code, number__in=numbers).values_list("number", "id"))
+        line_rows: list[InvoiceLine] = []
+        mails: list[OutboxMail] = []
+        total_all = 0
+        regie = settings.regie(regie_code)
+        for number, key, inv in zip(numbers, keys, invoices, strict=True):
+            inv.id = ids[number]
+            drafts_of = groups[key]
+            total_all += inv.total_cents
+            for d in drafts_of:
+                child = children.get(d.child_id) if d.child_id else None
+                line_rows.append(InvoiceLine(
+                    invoice_id=inv.id, regie_code=regie_code, child_id=child.id if child else None,
+                    child_name=f"{child.first_name} {child.last_name}" if child else "",
+                    source_key=d.source_key, active_source_key=d.source_key, service_code=d.service_code,
+                    designation=d.designation[:300], quantity=_quantity(d.quantity),
+                    unit_price_cents=d.unit_price_cents, amount_cents=d.amount_cents,
+                    establishment=d.establishment[:300]))
+            household = households[key[0]]
+            if household.email:
+                subject, text, html = _render_mail(MAIL_TEMPLATE, {
+                    "invoice": inv, "household": household, "regie": regie,
+                    "period_text": rules.period_phrase(period.start, period.end),
+                    "services": _service_names({d.service_code for d in drafts_of if d.service_code}),
+                    "link": f"{settings.community.public_url.rstrip('/')}/factures/{inv.id}",
+                })
+                mails.append(OutboxMail(to=household.email, subject=subject, text_body=text, html_body=html,
+                                        template=MAIL_TEMPLATE, household_id=household.id, next_attempt_at=now()))
+        await InvoiceLine.bulk_create(line_rows, batch_size=1000)
+        if mails:
+            await OutboxMail.bulk_create(mails, batch_size=1000)
+        out.append(([inv.id for inv in invoices], len(line_rows), total_all))
+    return out
+
+
+async def run_billing(period: BillingPeriod, actor: Actor | None = None, progress: Progress | None = None,
+                      *, issued_on: date | None = None, batch_size: int = BATCH_SIZE) -> BillingRunResult:
+    """Bill every household for `period`: one invoice per household and régie, idempotent.
+
+    `actor` None means the system (CLI, scheduler); otherwise an admin or an agent.
+    `progress(done_households, total_households)` is called after each batch.
+    """
+    user = None
+    if actor is not None:
+        user = require_staff(actor)
+    if period.end < period.start:
+        raise ValidationError("La fin de période précède son début.", code="INVALID_PERIOD", field="periodEnd")
+    issued_on = issued_on or today()
+    settings = get_settings()
+    for regie in settings.regies:
+        await ensure_sequence(regie.code, issued_on.year)
+    household_ids = list(await Household.filter(erased_at__isnull=True).order_by("id").values_list("id", flat=True))
+    run = await BillingRun.create(period_start=period.start, period_end=period.end, started_by=user)
+    result = BillingRunResult(run_id=run.id, households=len(household_ids))
+    host = get_host()
+    done = 0
+    for batch in _chunks(household_ids, batch_size):
+        drafts = await host.invoice_lines(period, batch)
+        allowed = set(batch)
+        drafts = [d for d in drafts if d.household_id in allowed]
+        await _bill_batch(period, drafts, run, issued_on, result)
+        done += len(batch)
+        if progress is not None:
+            progress(done, len(household_ids))
+    await BillingRun.filter(id=run.id).update(
+        finished_at=now(), households_count=result.households, invoices_count=result.invoices,
+        lines_count=result.lines, skipped_lines_count=result.skipped_lines, total_cents=result.total_cents)
+    return result
+
+
+# ---- payments --------------------------------------------------------------------------------
+
+
+def _sync_status(invoice: Invoice) -> None:
+    if invoice.kind == InvoiceKind.CREDIT_NOTE:
+        invoice.status = rules.STATUS_PAID
+    else:
+        invoice.status = rules.invoice_status(invoice.total_cents, invoice.paid_cents + invoice.credited_cents)
+
+
+async def apply_payment(invoice_id: int, amount_cents: int, method: str, *, reference: str = "",
+                        paid_on: date | None = None, recorded_by_id: int | None = None,
+                        allow_overpayment: bool = False) -> Payment:
+    """Record a payment inside the caller's transaction (the invoice row is locked first)."""
+    invoice = await Invoice.filter(id=invoice_id).select_for_update().first()
+    if invoice is None:
+        raise NotFound("facture")
+    if invoice.kind != InvoiceKind.INVOICE:
+        raise ValidationError("Un avoir ne se paie pas.", code="NOT_PAYABLE", field="invoiceId")
+    if amount_cents > invoice.balance_cents and not allow_overpayment:
+        raise ValidationError(
+            f"Le montant dépasse le restant dû ({euros(invoice.balance_cents)}).",
+            code="OVERPAYMENT", field="amountCents")
+    payment = await Payment.create(invoice_id=invoice.id, amount_cents=amount_cents, method=method,
+                                   reference=reference[:120], paid_on=paid_on or today(),
+                                   recorded_by_id=recorded_by_id)
+    invoice.paid_cents += amount_cents
+    _sync_status(invoice)
+    await Invoice.filter(id=invoice.id).update(paid_cents=invoice.paid_cents, status=invoice.status)
+    return payment
+
+
+async def record_payment(actor: Actor, invoice_id: int | str, amount_cents: int, method: str,
+                         reference: str = "", paid_on: date | None = None) -> Payment:
+    """A payment at the desk (cash, cheque, CESU, card) recorded by staff of the invoice's régie."""
+    user = require_staff(actor)
+    if method not in PaymentMethod.ALL:
+        raise ValidationError("Mode de paiement inconnu.", code="INVALID_METHOD", field="method")
+    if not isinstance(amount_cents, int) or amount_cents <= 0:
+        raise ValidationError("Le montant doit être positif.", code="INVALID_AMOUNT", field="amountCents")
+    if paid_on is not None and paid_on > today():
+        raise ValidationError("La date de paiement est dans le futur.", code="INVALID_DATE", field="paidOn")
+    invoice = await get_invoice_for(actor, invoice_id)
+    async with in_transaction():
+        return await apply_payment(invoice.id, amount_cents, method, reference=reference.strip(),
+                                   paid_on=paid_on, recorded_by_id=user.id)
+
+
+async def reverse_payment(payment_id: int, reason: str) -> None:
+    """Cancel a payment (SEPA reject, bounced cheque): the invoice's balance reopens."""
+    async with in_transaction():
+        payment = await Payment.filter(id=payment_id).select_for_update().first()
+        if payment is None:
+            raise NotFound("paiement")
+        if payment.reversed_at is not None:
+            raise Conflict("Ce paiement est déjà annulé.", code="ALREADY_REVERSED")
+        updated = await Payment.filter(id=payment.id, reversed_at__isnull=True).update(
+            reversed_at=now(), reversal_reason=(reason or "").strip())
+        if updated != 1:
+            raise Conflict("Ce paiement est déjà annulé.", code="ALREADY_REVERSED")
+        invoice = await Invoice.filter(id=payment.invoice_id).select_for_update().first()  # type: ignore[attr-defined]
+        assert invoice is not None
+        invoice.paid_cents -= payment.amount_cents
+        _sync_status(invoice)
+        await Invoice.filter(id=invoice.id).update(paid_cents=invoice.paid_cents, status=invoice.status)
+
+
+async def issue_credit_note(actor: Actor, invoice_id: int | str, reason: str, amount_cents: int | None = None,
+                            line_ids: list[int] | None = None) -> Invoice:
+    """An avoir on an invoice: either whole lines (they become billable again) or an amount.
+
+    The credit cannot exceed what remains due. The credit note has its own number in the régie's
+    sequence, negative amounts, and points to the invoice it corrects.
+    """
+    user = require_staff(actor)
+    if not (reason or "").strip():
+        raise ValidationError("Le motif de l'avoir est obligatoire.", code="REQUIRED", field="reason")
+    if (amount_cents is None) == (not line_ids):
+        raise ValidationError("Indiquez soit un montant, soit des lignes.", code="INVALID_CREDIT",
+                              field="amountCents")
+    if amount_cents is not None and amount_cents <= 0:
+        raise ValidationError("Le montant doit être positif.", code="INVALID_AMOUNT", field="amountCents")
+    original = await get_invoice_for(actor, invoice_id)
+    require_regie_staff(actor, original.regie_code)
+    if original.kind != InvoiceKind.INVOICE:
+        raise ValidationError("On ne corrige pas un avoir.", code="NOT_CORRECTABLE", field="invoiceId")
+    issued_on = today()
+    await ensure_sequence(original.regie_code, issued_on.year)
+    async with in_transaction():
+        invoice = await Invoice.filter(id=original.id).select_for_update().first()
+        assert invoice is not None
+        credit_lines: list[InvoiceLine] = []
+        if line_ids:
+            lines = await InvoiceLine.filter(invoice_id=invoice.id, id__in=line_ids, cancelled_at__isnull=True)
+            if len(lines) != len(set(line_ids)):
+                raise ValidationError("Ligne introuvable ou déjà annulée.", code="INVALID_LINE", field="lineIds")
+            amount = sum(line.amount_cents for line in lines)
+            for line in lines:
+                credit_lines.append(InvoiceLine(
+                    regie_code=invoice.regie_code, child_id=line.child_id,  # type: ignore[attr-defined]
+                    child_name=line.child_name, service_code=line.service_code,
+                    designation=f"Annulation : {line.designation}"[:300], quantity=line.quantity,
+                    unit_price_cents=-line.unit_price_cents, amount_cents=-line.amount_cents,
+                    establishment=line.establishment))
+        else:
+            assert amount_cents is not None
+            amount = amount_cents
+            credit_lines.append(InvoiceLine(regie_code=invoice.regie_code, designation=f"Avoir : {reason.strip()}"[:300],
+                                            quantity=Decimal(1), unit_price_cents=-amount, amount_cents=-amount))
+        if amount <= 0 or amount > invoice.balance_cents:
+            raise ValidationError("L'avoir dépasse le restant dû de la facture.", code="CREDIT_EXCEEDS_BALANCE",
+                                  field="amountCents" if amount_cents is not None else "lineIds")
+        if line_ids:
+            await InvoiceLine.filter(id__in=line_ids).update(cancelled_at=now(), active_source_key=None)
+        number = (await allocate_numbers(invoice.regie_code, issued_on.year, 1))[0]
+        credit = await Invoice.create(
+            number=number, regie_code=invoice.regie_code, household_id=invoice.household_id,  # type: ignore[attr-defined]
+            kind=InvoiceKind.CREDIT_NOTE, corrects_id=invoice.id, reason=reason.strip(), issued_on=issued_on,
+            period_start=invoice.period_start, period_end=invoice.period_end,
+            establishments=invoice.establishments, total_cents=-amount, paid_cents=0, credited_cents=0,
+            status=rules.STATUS_PAID)
+        for line in credit_lines:
+            line.invoice_id = credit.id
+        await InvoiceLine.bulk_create(credit_lines)
+        invoice.credited_cents += amount
+        _sync_status(invoice)
+        await Invoice.filter(id=invoice.id).update(credited_cents=invoice.credited_cents, status=invoice.status)
+    log.info("credit note %s on %s by user %s", credit.number, invoice.number, user.id)
+    return credit
+
+
+async def unpaid_invoices(regie_code: str, household_ids: list[int] | None = None) -> list[Invoice]:
+    """Invoices of a régie with something left to pay (for SEPA collection, reminders)."""
+    query = Invoice.filter(regie_code=regie_code, kind=InvoiceKind.INVOICE).exclude(status=rules.STATUS_PAID)
+    if household_ids is not None:
+        query = query.filter(household_id__in=household_ids)
+    return [i for i in await query.order_by("id") if i.balance_cents > 0]
+
+
+# ---- reads -----------------------------------------------------------------------------------
+
+
+async def family_invoices(actor: Actor, year: int | None = None) -> list[Invoice]:
+    hid = require_household(actor, actor.household_id)
+    query = Invoice.filter(household_id=hid)
+    if year is not None:
+        query = query.filter(issued_on__gte=date(year, 1, 1), issued_on__lte=date(year, 12, 31))
+    return list(await query.order_by("-issued_on", "-id"))
+
+
+async def staff_invoices(actor: Actor, household_id: int | None = None, regie_code: str | None = None,
+                         status: str | None = None, limit: int = 200) -> list[Invoice]:
+    regies = staff_regies(actor)
+    query = Invoice.all()
+    if regies is not None:
+        query = query.filter(regie_code__in=sorted(regies))
+    if household_id is not None:
+        query = query.filter(household_id=household_id)
+    if regie_code:
+        query = query.filter(regie_code=regie_code)
+    if status:
+        if status not in (rules.STATUS_UNPAID, rules.STATUS_PARTIAL, rules.STATUS_PAID):
+            raise ValidationError("État inconnu.", code="INVALID_STATUS", field="status")
+        query = query.filter(status=status)
+    return list(await query.order_by("-issued_on", "-id").limit(max(1, min(limit, 1000))))
+
+
+async def payment_years(actor: Actor) -> list[int]:
+    hid = require_household(actor, actor.household_id)
+    dates = await Payment.filter(invoice__household_id=hid, reversed_at__isnull=True).values_list("paid_on", flat=True)
+    return sorted({d.year for d in dates}, reverse=True)
+
+
+async def household_qf(household_id: int | None) -> tuple[int | None, int | None]:
+    """(quotient familial, monthly resources in cents) of a household."""
+    if household_id is None:
+        return None, None
+    row = await Household.filter(id=household_id).values("quotient_familial", "reference_income_cents")
+    if not row:
+        return None, None
+    income = row[0]["reference_income_cents"]
+    return row[0]["quotient_familial"], (round(income / 12) if income is not None else None)
+
+
+@dataclass(frozen=True)
+class TariffEntry:
+    code: str
+    label: str
+    service: str
+    grid: rules.TariffGrid
+
+
+async def tariff_catalogue() -> list[TariffEntry]:
+    """Tariffs of the activities of the `[billing] activities` table of the configuration."""
+    out = []
+    for raw in get_settings().section("billing").get("activities", []) or []:
+        try:
+            grid = rules.tariff_grid_from_config(raw.get("grid", {}))
+        except rules.TariffConfigError as exc:
+            log.error("tariff %s ignored: %s", raw.get("code"), exc)
+            continue
+        out.append(TariffEntry(code=str(raw.get("code", "")), label=str(raw.get("label", "")),
+                               service=str(raw.get("service", "")), grid=grid))
+    return out
+
+
+# ---- PDFs ------------------------------------------------------------------------------------
+
+
+async def _referent(household_id: int) -> str:
+    resp = await Responsable.filter(household_id=household_id).order_by("rank").first()
+    if resp is None:
+        return ""
+    civ = f"{resp.civility} " if resp.civility else ""
+    return f"{civ}{resp.first_name} {resp.last_name}".strip()
+
+
+async def invoice_pdf(actor: Actor, invoice_id: int | str) -> tuple[Invoice, bytes]:
+    from core.pdf import render_pdf
+
+    invoice = await get_invoice_for(actor, invoice_id)
+    lines = await InvoiceLine.filter(invoice_id=invoice.id).order_by("child_name", "id")
+    groups: dict[str, list[InvoiceLine]] = defaultdict(list)
+    for line in lines:
+        head = line.child_name or "Foyer"
+        if line.establishment:
+            head = f"{head} - {line.establishment}"
+        groups[head].append(line)
+    household = await Household.get(id=invoice.household_id)  # type: ignore[attr-defined]
+    corrects = await Invoice.get_or_none(id=invoice.corrects_id) if invoice.corrects_id else None  # type: ignore[attr-defined]
+    pdf = render_pdf("pdf/invoice.html", {
+        "invoice": invoice, "household": household, "referent": await _referent(household.id),
+        "regie": get_settings().regie(invoice.regie_code), "groups": list(groups.items()),
+        "balance_cents": invoice.balance_cents, "corrects": corrects,
+        "status_label": STATUS_LABELS.get(invoice.status, invoice.status),
+    })
+    return invoice, pdf
+
+
+STATUS_LABELS = {rules.STATUS_UNPAID: "Non soldée", rules.STATUS_PARTIAL: "Partiellement payée",
+                 rules.STATUS_PAID: "Soldée"}
+
+
+async def attestation_data(household_id: int, year: int) -> dict[str, Any]:
+    """What was paid in `year`, per child (payments split over the invoice's lines by child)."""
+    payments = await Payment.filter(invoice__household_id=household_id, reversed_at__isnull=True,
+                                    paid_on__gte=date(year, 1, 1), paid_on__lte=date(year, 12, 31))
+    invoice_ids = sorted({p.invoice_id for p in payments})  # type: ignore[attr-defined]
+    lines = await InvoiceLine.filter(invoice_id__in=invoice_ids).values("invoice_id", "child_id", "amount_cents") if invoice_ids else []
+    per_invoice: dict[int, dict[int | None, int]] = defaultdict(lambda: defaultdict(int))
+    for row in lines:
+        per_invoice[row["invoice_id"]][row["child_id"]] += row["amount_cents"]
+    per_child: dict[int | None, int] = defaultdict(int)
+    for p in payments:
+        shares = per_invoice.get(p.invoice_id, {None: 1})  # type: ignore[attr-defined]
+        keys = list(shares)
+        for key, part in zip(keys, rules.apportion(p.amount_cents, [shares[k] for k in keys]), strict=True):
+            per_child[key] += part
+    children = {c.id: c for c in await Child.filter(household_id=household_id)}
+    rows = []
+    for cid, amount in sorted(per_child.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
+        child = children.get(cid) if cid else None
+        under6 = bool(child and child.birth_date and child.birth_date > date(year - 6, 1, 1))
+        rows.append({"child": child, "amount_cents": amount, "under_six": under6})
+    return {"rows": rows, "total_cents": sum(p.amount_cents for p in payments), "year": year}
+
+
+async def attestation_pdf(actor: Actor, object_id: str) -> tuple[str, bytes]:
+    """`object_id` is "<household_id>-<year>"."""
+    from core.pdf import render_pdf
+
+    try:
+        hid_s, year_s = str(object_id).split("-", 1)
+        hid, year = int(hid_s), int(year_s)
+    except ValueError:
+        raise NotFound("attestation") from None
+    require_household(actor, hid, "attestation")
+    if not 2000 <= year <= 2100:
+        raise NotFound("attestation")
+    household = await Household.get_or_none(id=hid)
+    if household is None:
+        raise NotFound("attestation")
+    data = await attestation_data(hid, year)
+    pdf = render_pdf("pdf/payment_attestation.html", {
+        **data, "household": household, "referent": await _referent(hid), "issued_on": today()})
+    return f"attestation-paiement-{year}.pdf", pdf
+
+
+async def household_unpaid_invoices(household_id: int) -> list[Invoice]:
+    """Every invoice of a household, all régies, with something left to pay (booking checks)."""
+    query = Invoice.filter(household_id=household_id, kind=InvoiceKind.INVOICE).exclude(status=rules.STATUS_PAID)
+    return [i for i in await query.order_by("id") if i.balance_cents > 0]

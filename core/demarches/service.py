@@ -1,0 +1,164 @@
+"""Démarche use cases: a family submits a typed request (with attachments), follows it; the agents
+of the service it is addressed to process it and the family gets a mail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from core.config import get_settings
+from core.contributions import DemarcheType, FileDownload
+from core.demarches.models import Demarche, DemarcheAttachment
+from core.demarches.rules import (
+    check_processing,
+    child_of,
+    find_type,
+    service_of,
+    validate_data,
+    with_service_choices,
+)
+from core.errors import NotFound, ValidationError
+from core.files.service import read_bytes, read_upload, store_bytes
+from core.households.models import Child
+from core.mail.service import queue_mail
+from core.permissions import Actor, own_household_id, require_confirmed, require_staff
+from core.plugins import get_host
+from core.timeutil import now
+
+MAX_ATTACHMENTS = 5
+STATUS_LABELS = {"submitted": "transmise", "in_progress": "en cours de traitement", "accepted": "acceptée",
+                 "refused": "refusée", "closed": "close"}
+
+
+def demarche_types() -> list[DemarcheType]:
+    """Built-in types plus the plugins' ones, the "service" choice filled with the community's services."""
+    return with_service_choices(get_host().demarche_types(), (s.code for s in get_settings().services))
+
+
+def _visible_to(actor: Actor, demarche: Demarche) -> bool:
+    """Admins see all, agents the démarches of their services and those addressed to no service."""
+    return actor.is_admin or not demarche.service_code or demarche.service_code in actor.services
+
+
+async def submit_demarche(actor: Actor, type_code: str, data: dict[str, Any] | None,
+                          child_id: int | None = None, attachments: list[Any] | None = None) -> Demarche:
+    user = require_confirmed(actor)
+    household_id = own_household_id(actor)
+    dtype = find_type(demarche_types(), type_code)
+    child_ids = list(await Child.filter(household_id=household_id).values_list("id", flat=True))
+    if child_id is not None and child_id not in child_ids:
+        raise NotFound("enfant")
+    data = dict(data or {}) if isinstance(data, dict) else data
+    child_fields = [f for f in dtype.fields if f.kind == "child"]
+    if child_id is not None and child_fields and isinstance(data, dict) and not data.get(child_fields[0].name):
+        data[child_fields[0].name] = child_id
+    clean = validate_data(dtype.fields, data, child_ids)
+    attachments = [a for a in (attachments or []) if a is not None]
+    if attachments and not dtype.allows_attachments:
+        raise ValidationError("Cette démarche n'accepte pas de pièce jointe.", code="ATTACHMENTS_NOT_ALLOWED",
+                              field="attachments")
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise ValidationError(f"{MAX_ATTACHMENTS} pièces jointes au plus.", code="TOO_MANY_FILES",
+                              field="attachments")
+    # Read and check every file before storing any of them.
+    from core.files.service import check_size, sniff
+
+    files = []
+    for upload in attachments:
+        filename, content = await read_upload(upload)
+        try:
+            check_size(content)
+            sniff(content)
+        except ValidationError as exc:
+            exc.field = "attachments"
+            raise
+        files.append((filename, content))
+    async with in_transaction():
+        demarche = await Demarche.create(household_id=household_id, child_id=child_of(dtype.fields, clean) or child_id,
+                                         type_code=dtype.code, service_code=service_of(dtype, clean), data=clean,
+                                         created_by=user)
+        for filename, content in files:
+            stored = await store_bytes(filename, content, household_id=household_id, uploaded_by_id=user.id)
+            await DemarcheAttachment.create(demarche=demarche, file=stored)
+    return await _load(demarche.id)
+
+
+async def _load(demarche_id: int) -> Demarche:
+    return await Demarche.get(id=demarche_id).select_related("child").prefetch_related("attachments__file")
+
+
+async def my_demarches(actor: Actor) -> list[Demarche]:
+    household_id = own_household_id(actor)
+    return await Demarche.filter(household_id=household_id).select_related("child") \
+        .prefetch_related("attachments__file").order_by("-created_at", "-id")
+
+
+async def staff_demarches(actor: Actor, status: str | None = None, service: str | None = None) -> list[Demarche]:
+    """Staff: the démarches of their services (and those addressed to no service)."""
+    require_staff(actor)
+    if service:
+        require_staff(actor, service)
+    query = Demarche.all()
+    if status:
+        query = query.filter(status=status)
+    if service:
+        query = query.filter(service_code=service)
+    elif not actor.is_admin:
+        query = query.filter(service_code__in=[*actor.services, ""])
+    return await query.select_related("child", "household").prefetch_related("attachments__file") \
+        .order_by("created_at", "id")
+
+
+async def process_demarche(actor: Actor, demarche_id: int, status: str, response: str | None = None) -> Demarche:
+    """Staff move a démarche on (in progress, accepted, refused with a response, closed); mail to the family."""
+    user = require_staff(actor)
+    async with in_transaction():
+        demarche = await Demarche.get_or_none(id=demarche_id).select_related("household", "created_by")
+        if demarche is None or not _visible_to(actor, demarche):
+            raise NotFound("démarche")
+        response = check_processing(demarche.status, status, response)
+        demarche.status = status
+        demarche.response = response
+        demarche.processed_by = user
+        demarche.processed_at = now()
+        await demarche.save(update_fields=["status", "response", "processed_by_id", "processed_at"])
+        household = demarche.household
+        to = demarche.created_by.email if demarche.created_by else household.email
+        if to:
+            label = next((t.label for t in demarche_types() if t.code == demarche.type_code), demarche.type_code)
+            await queue_mail(to, "mail/demarche_processed",
+                             {"demarche": demarche, "label": label, "status_label": STATUS_LABELS.get(status, status),
+                              "response": response, "household": household},
+                             household_id=household.id)
+    return await _load(demarche.id)
+
+
+async def download_attachment(actor: Actor, object_id: str) -> FileDownload:
+    """`/files/demarche_attachment/<id>`: the family that sent it, or staff who may see the démarche."""
+    from core.permissions import require_user
+
+    require_user(actor)
+    try:
+        attachment_id = int(object_id)
+    except (TypeError, ValueError):
+        raise NotFound("pièce jointe") from None
+    attachment = await DemarcheAttachment.get_or_none(id=attachment_id).select_related("demarche", "file")
+    if attachment is None:
+        raise NotFound("pièce jointe")
+    demarche = attachment.demarche
+    allowed = (actor.is_staff and _visible_to(actor, demarche)) or \
+        (actor.is_family and actor.household_id == demarche.household_id)  # type: ignore[attr-defined]
+    if not allowed:
+        raise NotFound("pièce jointe")
+    stored = attachment.file
+    return FileDownload(filename=stored.original_filename, content_type=stored.content_type,
+                        content=read_bytes(stored))
+
+
+async def staff_demarche(actor: Actor, demarche_id: int) -> Demarche:
+    require_staff(actor)
+    demarche = await Demarche.get_or_none(id=demarche_id)
+    if demarche is None or not _visible_to(actor, demarche):
+        raise NotFound("démarche")
+    return await _load(demarche.id)

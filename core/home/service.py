@@ -1,0 +1,72 @@
+"""The family's home page: « Vous avez N alertes », quick access to the children, « Mes actus »."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+from dataclasses import dataclass
+
+from core.config import get_settings
+from core.contributions import Alert
+from core.documents.rules import latest_refused, missing_for_service
+from core.documents.service import document_types, household_facts, requirer
+from core.households.models import Child
+from core.news.models import NewsItem
+from core.news.service import current_news
+from core.permissions import Actor, own_household_id
+from core.plugins import get_host
+
+
+@dataclass(frozen=True)
+class HomePage:
+    alerts: list[Alert]
+    children: list[Child]
+    news: list[NewsItem]
+
+    @property
+    def alert_count(self) -> int:
+        return sum(a.count for a in self.alerts)
+
+
+def _enabled_requirers() -> list[str]:
+    """`required_by` codes of an enabled plugin or a configured service (a plugin that is off asks nothing)."""
+    host = get_host()
+    on = set(host.plugin_names()) | {s.code for s in get_settings().services}
+    return sorted({c for t in document_types() for c in t.required_by if c in on})
+
+
+async def core_alerts(household_id: int) -> list[Alert]:
+    """Missing documents per enabled service, refused documents, and the households area's alerts."""
+    facts, child_ids = await household_facts(household_id)
+    types = document_types()
+    alerts: list[Alert] = []
+    for code in _enabled_requirers():
+        missing = [m for m in missing_for_service(types, facts, code, child_ids) if m.status == "missing"]
+        if missing:
+            label, _ = requirer(code)
+            alerts.append(Alert(code="DOCUMENTS_MISSING",
+                                message=f"{len(missing)} document(s) à transmettre pour : {label}",
+                                count=len(missing), severity="warning", link=f"documents?service={code}"))
+    refused = latest_refused(facts)
+    if refused:
+        alerts.append(Alert(code="DOCUMENTS_REFUSED",
+                            message=f"{len(refused)} document(s) refusé(s) : merci d'en déposer un nouveau",
+                            count=len(refused), severity="warning", link="documents"))
+    # core/households/service.py is written in parallel: use its alerts when it defines them.
+    if importlib.util.find_spec("core.households.service") is None:
+        return alerts
+    households_service = importlib.import_module("core.households.service")
+    if hasattr(households_service, "household_alerts"):
+        result = households_service.household_alerts(household_id)
+        if inspect.isawaitable(result):
+            result = await result
+        alerts.extend(result or [])
+    return alerts
+
+
+async def home(actor: Actor, news_limit: int = 5) -> HomePage:
+    household_id = own_household_id(actor)
+    alerts = await core_alerts(household_id) + await get_host().alerts(actor, household_id)
+    children = await Child.filter(household_id=household_id).order_by("birth_date", "id")
+    return HomePage(alerts=alerts, children=list(children), news=await current_news(news_limit))
