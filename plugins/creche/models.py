@@ -1,1 +1,156 @@
 """Tortoise models of the creche plugin."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Establishment(Model):
+    """A crèche, linked to one service of the community (agents of that service manage it)."""
+
+    id = fields.IntField(primary_key=True)
+    service_code = fields.CharField(max_length=60, unique=True)
+    name = fields.CharField(max_length=150)
+    town = fields.CharField(max_length=100, default="")
+    capacity = fields.IntField(default=20)
+    slot_minutes = fields.IntField(default=30)
+    # {"0": ["07:30", "18:30"], …}: weekday (0 = Monday) -> opening and closing time
+    opening_hours = fields.JSONField(default=dict)
+    # ["2025-12-24", …]: days the crèche is closed
+    closure_days = fields.JSONField(default=list)
+
+    class Meta:
+        table = "creche_establishment"
+
+
+class RequestStatus:
+    RECEIVED = "recue"
+    COMMISSION = "en_commission"
+    ACCEPTED = "acceptee"
+    REFUSED = "refusee"
+    WAITING = "liste_attente"
+    ALL = (RECEIVED, COMMISSION, ACCEPTED, REFUSED, WAITING)
+
+
+class PlaceRequest(Model):
+    """Pre-registration (demande de place) of a child in one or more crèches."""
+
+    id = fields.IntField(primary_key=True)
+    household = fields.ForeignKeyField("core.Household", related_name="creche_requests", on_delete=fields.CASCADE)
+    child = fields.ForeignKeyField("core.Child", related_name="creche_requests", on_delete=fields.CASCADE)
+    wished_services = fields.JSONField(default=list)
+    start_date = fields.DateField()
+    days_per_week = fields.IntField()
+    hours_per_week = fields.DecimalField(max_digits=6, decimal_places=2)
+    comment = fields.TextField(default="")
+    status = fields.CharField(max_length=20, default=RequestStatus.RECEIVED)
+    establishment = fields.ForeignKeyField("creche.Establishment", related_name="requests", null=True,
+                                           on_delete=fields.SET_NULL)
+    waiting_rank = fields.IntField(null=True)
+    rank_published = fields.BooleanField(default=False)
+    decision_comment = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    decided_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "creche_place_request"
+
+
+class ContractStatus:
+    DRAFT = "draft"
+    SENT = "sent"
+    RETURNED = "returned"  # signed copy received, waiting for staff validation
+    SIGNED = "signed"
+    REVISED = "revised"  # replaced by a later revision
+    ENDED = "ended"
+
+
+class Contract(Model):
+    """Contrat d'accueil: numbered per community, one child in one crèche."""
+
+    id = fields.IntField(primary_key=True)
+    number = fields.IntField()
+    revision = fields.IntField(default=1)
+    establishment = fields.ForeignKeyField("creche.Establishment", related_name="contracts", on_delete=fields.RESTRICT)
+    household = fields.ForeignKeyField("core.Household", related_name="creche_contracts", on_delete=fields.CASCADE)
+    child = fields.ForeignKeyField("core.Child", related_name="creche_contracts", on_delete=fields.CASCADE)
+    request = fields.ForeignKeyField("creche.PlaceRequest", related_name="contracts", null=True,
+                                     on_delete=fields.SET_NULL)
+    start_date = fields.DateField()
+    end_date = fields.DateField(null=True)
+    # {"0": ["09:15", "17:15"], …}
+    schedule = fields.JSONField(default=dict)
+    weeks_per_year = fields.IntField()
+    hours_per_week = fields.DecimalField(max_digits=6, decimal_places=2)
+    monthly_hours = fields.DecimalField(max_digits=7, decimal_places=2)
+    resources_monthly_cents = fields.IntField()
+    children_for_rate = fields.IntField()
+    hourly_fee_cents = fields.IntField()
+    monthly_fee_cents = fields.IntField()
+    status = fields.CharField(max_length=12, default=ContractStatus.DRAFT)
+    signed_document = fields.ForeignKeyField("core.Document", related_name="creche_contracts", null=True,
+                                             on_delete=fields.SET_NULL)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+    signed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "creche_contract"
+        unique_together = (("number", "revision"),)
+
+
+class OccasionalCare(Model):
+    """Accueil occasionnel: a day and hours, accepted by staff within capacity."""
+
+    id = fields.IntField(primary_key=True)
+    household = fields.ForeignKeyField("core.Household", related_name="creche_occasionals", on_delete=fields.CASCADE)
+    child = fields.ForeignKeyField("core.Child", related_name="creche_occasionals", on_delete=fields.CASCADE)
+    establishment = fields.ForeignKeyField("creche.Establishment", related_name="occasionals", on_delete=fields.CASCADE)
+    day = fields.DateField()
+    start_time = fields.CharField(max_length=5)
+    end_time = fields.CharField(max_length=5)
+    status = fields.CharField(max_length=10, default="pending")  # pending | accepted | refused
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "creche_occasional_care"
+
+
+class Absence(Model):
+    """An absence reported by the family (or a cancellation when inside the delay)."""
+
+    id = fields.IntField(primary_key=True)
+    household = fields.ForeignKeyField("core.Household", related_name="creche_absences", on_delete=fields.CASCADE)
+    child = fields.ForeignKeyField("core.Child", related_name="creche_absences", on_delete=fields.CASCADE)
+    establishment = fields.ForeignKeyField("creche.Establishment", related_name="absences", on_delete=fields.CASCADE)
+    start_date = fields.DateField()
+    end_date = fields.DateField()
+    start_time = fields.CharField(max_length=5)
+    end_time = fields.CharField(max_length=5)
+    motive = fields.CharField(max_length=20)
+    comment = fields.TextField(default="")
+    kind = fields.CharField(max_length=12)  # cancellation | absence
+    certificate = fields.ForeignKeyField("core.StoredFile", related_name="creche_absences", null=True,
+                                         on_delete=fields.SET_NULL)
+    status = fields.CharField(max_length=10, default="pending")  # pending | validated | refused
+    deductible = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "creche_absence"
+
+
+class Attendance(Model):
+    """Daily attendance recorded by staff: arrival and departure times."""
+
+    id = fields.IntField(primary_key=True)
+    child = fields.ForeignKeyField("core.Child", related_name="creche_attendance", on_delete=fields.CASCADE)
+    establishment = fields.ForeignKeyField("creche.Establishment", related_name="attendance", on_delete=fields.CASCADE)
+    day = fields.DateField()
+    arrival = fields.CharField(max_length=5)
+    departure = fields.CharField(max_length=5, null=True)
+
+    class Meta:
+        table = "creche_attendance"
+        unique_together = (("child", "day"),)

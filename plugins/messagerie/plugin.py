@@ -1,10 +1,16 @@
-"""Hook implementations of the messagerie plugin."""
+"""Hook implementations of the messagerie plugin: threads between families and services,
+contacts directory, attachments, mail on answers, home alerts, RGPD, real-time subscription."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+from typing import Any
 
+from core.config import Settings
+from core.contributions import Alert, DownloadHandler, GraphQLContribution
 from core.hookspecs import hookimpl
+from core.permissions import Actor
 
 APP = "messagerie"
 
@@ -17,3 +23,53 @@ def portail_models() -> dict[str, list[str]]:
 @hookimpl
 def portail_template_dirs() -> dict[str, str]:
     return {APP: str(Path(__file__).with_name("templates"))}
+
+
+@hookimpl
+def portail_graphql() -> GraphQLContribution:
+    from plugins.messagerie.graphql import contribution
+
+    return contribution
+
+
+@hookimpl
+def portail_downloads() -> dict[str, DownloadHandler]:
+    from plugins.messagerie.graphql import downloads
+
+    return dict(downloads)
+
+
+@hookimpl
+def portail_startup(settings: Settings) -> None:
+    """Refuse a misspelt real-time backend at start-up rather than at the first message."""
+    from plugins.messagerie.rules import choose_backend
+
+    choose_backend(settings.plugin_config(APP), settings.database_url)
+
+
+@hookimpl
+async def portail_alerts(actor: Actor, household_id: int) -> list[Alert]:
+    from plugins.messagerie.service import alerts
+
+    return await alerts(actor, household_id)
+
+
+@hookimpl
+async def portail_rgpd_export(household_id: int) -> dict[str, Any]:
+    from plugins.messagerie.service import rgpd_export
+
+    return await rgpd_export(household_id)
+
+
+@hookimpl
+async def portail_rgpd_erase(household_id: int) -> None:
+    from plugins.messagerie.service import rgpd_erase
+
+    await rgpd_erase(household_id)
+
+
+@hookimpl
+async def portail_demo_data(settings: Settings, today: date) -> None:
+    from plugins.messagerie.service import load_demo
+
+    await load_demo(settings, today)

@@ -1,10 +1,23 @@
-"""Hook implementations of the prelevement plugin."""
+"""Hook implementations of the prelevement plugin (SEPA direct debit).
+
+Configuration (optional) in `[plugin.prelevement]`: `max_rejects = 2` (rejects before the mandate is
+suspended), `rulebook_2016 = true` (sequence type after a change of debtor bank: RCUR + "SMNDA";
+false for the pre-2016 rule: FRST). Régies (ICS, creditor account, `sepa_format`) come from
+`[[regies]]`.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from core.config import Settings
+from core.contributions import Alert, DocumentType, DownloadHandler, GraphQLContribution
 from core.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from core.permissions import Actor
 
 APP = "prelevement"
 
@@ -17,3 +30,75 @@ def portail_models() -> dict[str, list[str]]:
 @hookimpl
 def portail_template_dirs() -> dict[str, str]:
     return {APP: str(Path(__file__).with_name("templates"))}
+
+
+@hookimpl
+def portail_graphql() -> GraphQLContribution:
+    from plugins.prelevement.graphql import contribution
+
+    return contribution
+
+
+@hookimpl
+def portail_document_types(settings: Settings) -> list[DocumentType]:
+    return [
+        DocumentType(code="mandat_sepa_signe", label="Mandat de prélèvement SEPA signé", scope="household",
+                     help="Le mandat téléchargé depuis « Passer au prélèvement automatique », daté et signé."),
+        DocumentType(code="rib", label="RIB (relevé d'identité bancaire)", scope="household",
+                     help="Le RIB du compte à prélever."),
+    ]
+
+
+async def _mandate_download(actor: Actor, object_id: str) -> Any:
+    from plugins.prelevement import service
+
+    return await service.mandate_pdf(actor, object_id)
+
+
+async def _batch_download(actor: Actor, object_id: str) -> Any:
+    from plugins.prelevement import service
+
+    return await service.batch_xml(actor, object_id)
+
+
+@hookimpl
+def portail_downloads() -> dict[str, DownloadHandler]:
+    return {"sepa_mandate": _mandate_download, "sepa_batch": _batch_download}
+
+
+@hookimpl
+async def portail_alerts(actor: Actor, household_id: int) -> list[Alert]:
+    from plugins.prelevement import service
+
+    return await service.alerts_for(household_id)
+
+
+@hookimpl
+async def portail_rgpd_export(household_id: int) -> dict[str, Any]:
+    from plugins.prelevement import service
+
+    return await service.rgpd_export(household_id)
+
+
+@hookimpl
+async def portail_rgpd_erase(household_id: int) -> None:
+    from plugins.prelevement import service
+
+    await service.rgpd_erase(household_id)
+
+
+@hookimpl
+async def portail_demo_data(settings: Settings, today: date) -> None:
+    from plugins.prelevement import service
+
+    await service.demo_data(today)
+
+
+@hookimpl
+def portail_startup(settings: Settings) -> None:
+    from plugins.prelevement.rules import SEPA_FORMATS
+
+    for regie in settings.regies:
+        if regie.ics and regie.sepa_format not in SEPA_FORMATS:
+            raise ValueError(f"Régie {regie.code} : sepa_format « {regie.sepa_format} » inconnu "
+                             f"(attendu : {', '.join(SEPA_FORMATS)}).")

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from core.accounts.models import Role
 from core.households import service
 from core.households.models import AuditLog, AuthorizedPerson, Child, Household, Responsable
