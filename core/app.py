@@ -94,7 +94,10 @@ def create_app(host: PluginHost | None = None, *, manage_db: bool = True, mail_w
             if manage_db:
                 await close_db()
 
+    from core.billing.payfip import payfip_notification
+
     routes: list[Any] = [
+        Route("/payfip/notification", payfip_notification, methods=["POST"]),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
         Route("/files/{kind}/{object_id}", download, methods=["GET"]),

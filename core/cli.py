@@ -184,6 +184,15 @@ def schema_check() -> None:
     console.print("SDL à jour.")
 
 
+def _register_area_commands() -> None:
+    from core.billing.cli import register_cli
+
+    register_cli(app)
+
+
+_register_area_commands()
+
+
 def main() -> None:  # pragma: no cover
     os.environ.setdefault("PYTHONUTF8", "1")
     app()

@@ -63,9 +63,13 @@ def portail_demarche_types(settings: Settings) -> list[DemarcheType]:
 
 @hookimpl
 async def portail_rgpd_export(household_id: int) -> dict:
+    from core.billing.models import Invoice
     from core.households.service import export_household
 
-    return {"household": await export_household(household_id)}
+    invoices = await Invoice.filter(household_id=household_id).order_by("issued_on").values(
+        "number", "regie_code", "kind", "issued_on", "period_start", "period_end", "total_cents", "paid_cents",
+        "status")
+    return {"household": await export_household(household_id), "invoices": invoices}
 
 
 @hookimpl

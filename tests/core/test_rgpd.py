@@ -20,6 +20,7 @@ async def test_family_exports_its_own_household_only(gql):
     assert "DUPONT" in str(export["household"])
     assert "Enfant1" in str(export)
     assert "AUTRE" not in str(export)
+    assert export["invoices"] == []  # accounting records are part of the export (none yet)
     assert await client.code(EXPORT, h=str(other.id)) == "NOT_FOUND"
 
 
