@@ -1,0 +1,445 @@
+"""GraphQL of the crèche plugin: thin types and resolvers over `service.py`."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import strawberry
+from strawberry.file_uploads import Upload
+from strawberry.types import Info
+
+from core.contributions import GraphQLContribution
+from core.errors import ValidationError
+from core.graphql_support import actor
+from plugins.creche import rules, service
+from plugins.creche.models import (
+    Absence,
+    Attendance,
+    Contract,
+    Establishment,
+    OccasionalCare,
+    PlaceRequest,
+)
+
+REQUEST_LABELS = {"recue": "Reçue", "en_commission": "En commission", "acceptee": "Acceptée", "refusee": "Refusée",
+                  "liste_attente": "Sur liste d'attente"}
+CONTRACT_LABELS = {"draft": "Brouillon", "sent": "À signer", "returned": "Signé, en cours de validation",
+                   "signed": "Signé", "revised": "Révisé", "ended": "Terminé"}
+
+
+def _id(value: strawberry.ID | str, field: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationError("Identifiant invalide.", code="INVALID_ID", field=field) from None
+
+
+def _hhmm(value: int | None) -> str | None:
+    return rules.fmt_hhmm(value) if value is not None else None
+
+
+@strawberry.type
+class CrecheOpeningHours:
+    weekday: int
+    opens: str
+    closes: str
+
+
+@strawberry.type
+class CrecheEstablishment:
+    id: strawberry.ID
+    service_code: str
+    name: str
+    town: str
+    capacity: int
+    slot_minutes: int
+    opening_hours: list[CrecheOpeningHours]
+    closure_days: list[date]
+
+    @classmethod
+    def from_model(cls, e: Establishment) -> CrecheEstablishment:
+        return cls(id=strawberry.ID(str(e.id)), service_code=e.service_code, name=e.name, town=e.town,
+                   capacity=e.capacity, slot_minutes=e.slot_minutes,
+                   opening_hours=[CrecheOpeningHours(weekday=int(k), opens=v[0], closes=v[1])
+                                  for k, v in sorted((e.opening_hours or {}).items())],
+                   closure_days=[date.fromisoformat(d) for d in e.closure_days or []])
+
+
+@strawberry.type
+class CrecheSlot:
+    start: str
+    count: int
+    capacity: int
+
+
+@strawberry.type
+class CrechePlaceRequest:
+    id: strawberry.ID
+    child_id: strawberry.ID
+    child_first_name: str
+    wished_services: list[str]
+    start_date: date
+    days_per_week: int
+    hours_per_week: str
+    status: str
+    status_label: str
+    waiting_rank: int | None
+    establishment: str | None
+    comment: str
+
+    @classmethod
+    def from_model(cls, r: PlaceRequest, staff: bool) -> CrechePlaceRequest:
+        return cls(id=strawberry.ID(str(r.id)), child_id=strawberry.ID(str(r.child_id)),  # type: ignore[attr-defined]
+                   child_first_name=r.child.first_name, wished_services=list(r.wished_services or []),
+                   start_date=r.start_date, days_per_week=r.days_per_week, hours_per_week=str(r.hours_per_week),
+                   status=r.status, status_label=REQUEST_LABELS.get(r.status, r.status),
+                   waiting_rank=r.waiting_rank if staff or r.rank_published else None,
+                   establishment=r.establishment.name if r.establishment else None,
+                   comment=r.decision_comment if not staff else r.comment)
+
+
+@strawberry.type
+class CrecheScheduleDay:
+    weekday: int
+    arrival: str
+    departure: str
+
+
+@strawberry.input
+class CrecheScheduleDayInput:
+    weekday: int = strawberry.field(description="0 = lundi … 6 = dimanche")
+    arrival: str
+    departure: str
+
+
+def _schedule_items(items: list[CrecheScheduleDayInput]) -> list[tuple[int, str, str]]:
+    return [(i.weekday, i.arrival, i.departure) for i in items]
+
+
+@strawberry.type
+class CrecheContract:
+    id: strawberry.ID
+    number: int
+    revision: int
+    title: str
+    child_id: strawberry.ID
+    child_first_name: str
+    service_code: str
+    establishment: str
+    start_date: date
+    end_date: date | None
+    schedule: list[CrecheScheduleDay]
+    weeks_per_year: int
+    hours_per_week: str
+    monthly_hours: str
+    hourly_fee_cents: int
+    monthly_fee_cents: int
+    status: str
+    status_label: str
+    pdf_url: str
+
+    @classmethod
+    def from_model(cls, c: Contract) -> CrecheContract:
+        return cls(id=strawberry.ID(str(c.id)), number=c.number, revision=c.revision, title=service.contract_title(c),
+                   child_id=strawberry.ID(str(c.child_id)), child_first_name=c.child.first_name,  # type: ignore[attr-defined]
+                   service_code=c.establishment.service_code, establishment=c.establishment.name,
+                   start_date=c.start_date, end_date=c.end_date,
+                   schedule=[CrecheScheduleDay(weekday=int(k), arrival=v[0], departure=v[1])
+                             for k, v in sorted((c.schedule or {}).items())],
+                   weeks_per_year=c.weeks_per_year, hours_per_week=str(c.hours_per_week),
+                   monthly_hours=str(c.monthly_hours), hourly_fee_cents=c.hourly_fee_cents,
+                   monthly_fee_cents=c.monthly_fee_cents, status=c.status,
+                   status_label=CONTRACT_LABELS.get(c.status, c.status), pdf_url=f"/files/creche_contract/{c.id}")
+
+
+@strawberry.type
+class CrecheOccasionalCare:
+    id: strawberry.ID
+    child_id: strawberry.ID
+    child_first_name: str
+    service_code: str
+    day: date
+    start_time: str
+    end_time: str
+    status: str
+
+    @classmethod
+    def from_model(cls, o: OccasionalCare) -> CrecheOccasionalCare:
+        return cls(id=strawberry.ID(str(o.id)), child_id=strawberry.ID(str(o.child_id)),  # type: ignore[attr-defined]
+                   child_first_name=o.child.first_name, service_code=o.establishment.service_code, day=o.day,
+                   start_time=o.start_time, end_time=o.end_time, status=o.status)
+
+
+@strawberry.type
+class CrecheAbsence:
+    id: strawberry.ID
+    child_id: strawberry.ID
+    start_date: date
+    end_date: date
+    start_time: str
+    end_time: str
+    motive: str
+    kind: str = strawberry.field(description="cancellation (dans le délai d'annulation) | absence (signalement)")
+    is_cancellation: bool
+    status: str
+    deductible: bool
+    has_certificate: bool
+
+    @classmethod
+    def from_model(cls, a: Absence) -> CrecheAbsence:
+        return cls(id=strawberry.ID(str(a.id)), child_id=strawberry.ID(str(a.child_id)), start_date=a.start_date,  # type: ignore[attr-defined]
+                   end_date=a.end_date, start_time=a.start_time, end_time=a.end_time, motive=a.motive, kind=a.kind,
+                   is_cancellation=a.kind == "cancellation", status=a.status, deductible=a.deductible,
+                   has_certificate=a.certificate_id is not None)  # type: ignore[attr-defined]
+
+
+@strawberry.type
+class CrecheAttendance:
+    child_id: strawberry.ID
+    day: date
+    arrival: str
+    departure: str | None
+
+    @classmethod
+    def from_model(cls, a: Attendance) -> CrecheAttendance:
+        return cls(child_id=strawberry.ID(str(a.child_id)), day=a.day, arrival=a.arrival, departure=a.departure)  # type: ignore[attr-defined]
+
+
+@strawberry.type
+class CrecheDailyRow:
+    child_id: strawberry.ID
+    child_name: str
+    planned_arrival: str | None
+    planned_departure: str | None
+    arrival: str | None
+    departure: str | None
+    status: str | None
+
+
+@strawberry.type
+class CrecheDay:
+    date: date
+    status: str | None
+    status_label: str | None
+    service_code: str | None
+    planned_arrival: str | None
+    planned_departure: str | None
+    arrival: str | None
+    departure: str | None
+
+
+@strawberry.type
+class CrecheChildPlanning:
+    child_id: strawberry.ID
+    first_name: str
+    days: list[CrecheDay]
+
+
+def _plannings(items: list[service.ChildPlanning]) -> list[CrecheChildPlanning]:
+    return [CrecheChildPlanning(
+        child_id=strawberry.ID(str(p.child.id)), first_name=p.child.first_name,
+        days=[CrecheDay(date=d.day, status=d.status, status_label=rules.DayStatus.LABELS.get(d.status or ""),
+                        service_code=d.service_code,
+                        planned_arrival=_hhmm(d.planned[0]) if d.planned else None,
+                        planned_departure=_hhmm(d.planned[1]) if d.planned else None,
+                        arrival=_hhmm(d.actual[0]) if d.actual else None,
+                        departure=_hhmm(d.actual[1]) if d.actual else None) for d in p.days])
+        for p in items]
+
+
+@strawberry.input
+class CrechePlaceRequestInput:
+    child_id: strawberry.ID
+    service_codes: list[str]
+    start_date: date
+    days_per_week: int
+    hours_per_week: Decimal
+    comment: str = ""
+
+
+@strawberry.input
+class CrecheContractInput:
+    start_date: date
+    end_date: date | None = None
+    schedule: list[CrecheScheduleDayInput]
+    weeks_per_year: int = 45
+
+
+@strawberry.input
+class CrecheAbsenceInput:
+    from_date: date
+    to_date: date
+    start_time: str
+    end_time: str
+    motive: str = strawberry.field(description="maladie | hospitalisation | fermeture | autre")
+    child_ids: list[strawberry.ID]
+    comment: str = ""
+
+
+@strawberry.type
+class CrecheQuery:
+    @strawberry.field(description="Crèches of the community (opening hours, capacity, closure days).")
+    async def creche_establishments(self, info: Info) -> list[CrecheEstablishment]:
+        return [CrecheEstablishment.from_model(e) for e in await service.list_establishments(actor(info))]
+
+    @strawberry.field(description="Staff: children expected per time slot on a day.")
+    async def creche_occupancy(self, info: Info, service_code: str, day: date) -> list[CrecheSlot]:
+        est, counts = await service.occupancy(actor(info), service_code, day)
+        return [CrecheSlot(start=rules.fmt_hhmm(s), count=n, capacity=est.capacity) for s, n in sorted(counts.items())]
+
+    @strawberry.field(description="Family: my demandes de place (rank shown once published).")
+    async def creche_my_requests(self, info: Info) -> list[CrechePlaceRequest]:
+        return [CrechePlaceRequest.from_model(r, False) for r in await service.my_requests(actor(info))]
+
+    @strawberry.field(description="Staff: open requests for a crèche (waiting list order).")
+    async def creche_waiting_list(self, info: Info, service_code: str) -> list[CrechePlaceRequest]:
+        return [CrechePlaceRequest.from_model(r, True) for r in await service.waiting_list(actor(info), service_code)]
+
+    @strawberry.field(description="Contracts: a family's own (once sent), an agent's crèches.")
+    async def creche_contracts(self, info: Info, service_code: str | None = None) -> list[CrecheContract]:
+        return [CrecheContract.from_model(c) for c in await service.list_contracts(actor(info), service_code)]
+
+    @strawberry.field
+    async def creche_contract(self, info: Info, id: strawberry.ID) -> CrecheContract:
+        return CrecheContract.from_model(await service.contract_for(actor(info), _id(id, "id")))
+
+    @strawberry.field(description="Month planning (YYYY-MM) of every child of the household, day by day.")
+    async def creche_planning(self, info: Info, month: str, household_id: strawberry.ID | None = None
+                              ) -> list[CrecheChildPlanning]:
+        try:
+            year, m = rules.parse_month(month)
+        except rules.RuleError as exc:
+            raise ValidationError(exc.message, code=exc.code, field=exc.field) from None
+        days = rules.month_days(year, m)
+        hid = _id(household_id, "householdId") if household_id is not None else None
+        return _plannings(await service.planning(actor(info), hid, days[0], days[-1]))
+
+    @strawberry.field(description="Week planning (7 days from weekStart) of every child of the household.")
+    async def creche_week_planning(self, info: Info, week_start: date, household_id: strawberry.ID | None = None
+                                   ) -> list[CrecheChildPlanning]:
+        from datetime import timedelta
+
+        monday = week_start - timedelta(days=week_start.weekday())
+        hid = _id(household_id, "householdId") if household_id is not None else None
+        return _plannings(await service.planning(actor(info), hid, monday, monday + timedelta(days=6)))
+
+    @strawberry.field
+    async def creche_occasional_cares(self, info: Info, service_code: str | None = None) -> list[CrecheOccasionalCare]:
+        return [CrecheOccasionalCare.from_model(o) for o in await service.list_occasionals(actor(info), service_code)]
+
+    @strawberry.field
+    async def creche_absences(self, info: Info, service_code: str | None = None, pending_only: bool = False
+                              ) -> list[CrecheAbsence]:
+        return [CrecheAbsence.from_model(a) for a in await service.list_absences(actor(info), service_code, pending_only)]
+
+    @strawberry.field(description="Staff: children expected on a day with their arrival/departure.")
+    async def creche_daily_attendance(self, info: Info, service_code: str, day: date) -> list[CrecheDailyRow]:
+        rows = await service.daily_attendance(actor(info), service_code, day)
+        return [CrecheDailyRow(child_id=strawberry.ID(str(r.child.id)), child_name=f"{r.child.first_name} {r.child.last_name}",
+                               planned_arrival=_hhmm(r.planned[0]) if r.planned else None,
+                               planned_departure=_hhmm(r.planned[1]) if r.planned else None,
+                               arrival=r.attendance.arrival if r.attendance else None,
+                               departure=r.attendance.departure if r.attendance else None, status=r.status)
+                for r in rows]
+
+
+@strawberry.type
+class CrecheMutation:
+    @strawberry.mutation(description="Staff: capacity, slot, opening hours (per weekday) and closure days.")
+    async def update_creche_establishment(self, info: Info, service_code: str, capacity: int | None = None,
+                                          slot_minutes: int | None = None,
+                                          opening_hours: list[CrecheScheduleDayInput] | None = None,
+                                          closure_days: list[date] | None = None) -> CrecheEstablishment:
+        est = await service.update_establishment(
+            actor(info), service_code, capacity=capacity, slot_minutes=slot_minutes,
+            opening_hours=_schedule_items(opening_hours) if opening_hours is not None else None,
+            closure_days=closure_days)
+        return CrecheEstablishment.from_model(est)
+
+    @strawberry.mutation(description="Family: demande de place in one or more crèches.")
+    async def submit_creche_request(self, info: Info, input: CrechePlaceRequestInput) -> CrechePlaceRequest:
+        r = await service.submit_request(actor(info), _id(input.child_id, "childId"), input.service_codes,
+                                         input.start_date, input.days_per_week, input.hours_per_week, input.comment)
+        await r.fetch_related("child")
+        r.establishment = None
+        return CrechePlaceRequest.from_model(r, False)
+
+    @strawberry.mutation(description="Staff: commission decision (en_commission | acceptee | refusee | liste_attente).")
+    async def decide_creche_request(self, info: Info, request_id: strawberry.ID, service_code: str, status: str,
+                                    rank: int | None = None, publish_rank: bool = False, comment: str = ""
+                                    ) -> CrechePlaceRequest:
+        r = await service.decide_request(actor(info), _id(request_id, "requestId"), service_code, status, rank,
+                                         publish_rank, comment)
+        return CrechePlaceRequest.from_model(r, True)
+
+    @strawberry.mutation(description="Staff: draft contract from an accepted request (fees computed by PSU).")
+    async def create_creche_contract(self, info: Info, request_id: strawberry.ID, input: CrecheContractInput
+                                     ) -> CrecheContract:
+        c = await service.create_contract(actor(info), _id(request_id, "requestId"), input.start_date, input.end_date,
+                                          _schedule_items(input.schedule), input.weeks_per_year)
+        return CrecheContract.from_model(c)
+
+    @strawberry.mutation(description="Staff: send the draft to the family (status sent, to sign).")
+    async def send_creche_contract(self, info: Info, contract_id: strawberry.ID) -> CrecheContract:
+        return CrecheContract.from_model(await service.send_contract(actor(info), _id(contract_id, "contractId")))
+
+    @strawberry.mutation(description="Family: return the signed contract (PDF/JPEG/PNG); staff then validate it.")
+    async def send_signed_contract(self, info: Info, contract_id: strawberry.ID, file: Upload) -> CrecheContract:
+        return CrecheContract.from_model(
+            await service.send_signed_contract(actor(info), _id(contract_id, "contractId"), file))
+
+    @strawberry.mutation(description="Staff: accept (status signed) or refuse (back to sent) the returned copy.")
+    async def validate_signed_creche_contract(self, info: Info, contract_id: strawberry.ID, accept: bool,
+                                              reason: str = "") -> CrecheContract:
+        return CrecheContract.from_model(
+            await service.validate_signed_contract(actor(info), _id(contract_id, "contractId"), accept, reason))
+
+    @strawberry.mutation(description="Staff: new revision of a contract from a date (same number).")
+    async def revise_creche_contract(self, info: Info, contract_id: strawberry.ID, input: CrecheContractInput
+                                     ) -> CrecheContract:
+        return CrecheContract.from_model(await service.revise_contract(
+            actor(info), _id(contract_id, "contractId"), input.start_date, input.end_date,
+            _schedule_items(input.schedule), input.weeks_per_year))
+
+    @strawberry.mutation
+    async def end_creche_contract(self, info: Info, contract_id: strawberry.ID, end_date: date) -> CrecheContract:
+        return CrecheContract.from_model(await service.end_contract(actor(info), _id(contract_id, "contractId"), end_date))
+
+    @strawberry.mutation(description="Family: accueil occasionnel request for a day and hours.")
+    async def request_creche_occasional_care(self, info: Info, child_id: strawberry.ID, service_code: str, day: date,
+                                             start_time: str, end_time: str) -> CrecheOccasionalCare:
+        o = await service.request_occasional(actor(info), _id(child_id, "childId"), service_code, day, start_time,
+                                             end_time)
+        await o.fetch_related("child", "establishment")
+        return CrecheOccasionalCare.from_model(o)
+
+    @strawberry.mutation(description="Staff: accept (within capacity) or refuse an occasional care request.")
+    async def decide_creche_occasional_care(self, info: Info, id: strawberry.ID, accept: bool) -> CrecheOccasionalCare:
+        return CrecheOccasionalCare.from_model(await service.decide_occasional(actor(info), _id(id, "id"), accept))
+
+    @strawberry.mutation(description="Family: « Signaler une absence » (optional medical certificate).")
+    async def report_creche_absence(self, info: Info, input: CrecheAbsenceInput,
+                                    certificate: Upload | None = None) -> list[CrecheAbsence]:
+        rows = await service.report_absence(actor(info), [_id(c, "childIds") for c in input.child_ids], input.from_date,
+                                            input.to_date, input.start_time, input.end_time, input.motive,
+                                            input.comment, certificate)
+        return [CrecheAbsence.from_model(a) for a in rows]
+
+    @strawberry.mutation(description="Family: add the medical certificate of a reported absence.")
+    async def add_creche_absence_certificate(self, info: Info, absence_id: strawberry.ID, file: Upload) -> CrecheAbsence:
+        return CrecheAbsence.from_model(
+            await service.add_absence_certificate(actor(info), _id(absence_id, "absenceId"), file))
+
+    @strawberry.mutation(description="Staff: validate (deduction decided by the rules) or refuse an absence.")
+    async def validate_creche_absence(self, info: Info, absence_id: strawberry.ID, accept: bool) -> CrecheAbsence:
+        return CrecheAbsence.from_model(await service.validate_absence(actor(info), _id(absence_id, "absenceId"), accept))
+
+    @strawberry.mutation(description="Staff: arrival / departure of a child on a day.")
+    async def record_creche_attendance(self, info: Info, child_id: strawberry.ID, service_code: str, day: date,
+                                       arrival: str, departure: str | None = None) -> CrecheAttendance:
+        return CrecheAttendance.from_model(await service.record_attendance(
+            actor(info), _id(child_id, "childId"), service_code, day, arrival, departure))
+
+
+contribution = GraphQLContribution(query=CrecheQuery, mutation=CrecheMutation)

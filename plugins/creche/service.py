@@ -1,0 +1,792 @@
+"""Crèche use cases: establishments, demandes de place, contracts, planning, occasional care,
+absences, attendance, billing lines, alerts, RGPD and demo data. Permission-checked, transactional."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from core.config import ServiceConfig, get_settings
+from core.contributions import Alert, FileDownload
+from core.errors import Conflict, NotFound, ValidationError
+from core.households.models import Child, Household
+from core.permissions import (
+    Actor,
+    require_confirmed,
+    require_household,
+    require_staff,
+    require_user,
+)
+from core.timeutil import now, today
+from plugins.creche import rules
+from plugins.creche.models import (
+    Absence,
+    Attendance,
+    Contract,
+    ContractStatus,
+    Establishment,
+    OccasionalCare,
+    PlaceRequest,
+    RequestStatus,
+)
+
+SIGNED_DOCUMENT_TYPE = "contrat_accueil_signe"
+ACTIVE_CONTRACT = (ContractStatus.DRAFT, ContractStatus.SENT, ContractStatus.RETURNED, ContractStatus.SIGNED)
+BILLED_CONTRACT = (ContractStatus.SIGNED, ContractStatus.REVISED, ContractStatus.ENDED, ContractStatus.RETURNED)
+OPEN_REQUEST = (RequestStatus.RECEIVED, RequestStatus.COMMISSION, RequestStatus.WAITING)
+
+
+def config() -> rules.Config:
+    return rules.Config.from_dict(get_settings().plugin_config("creche"))
+
+
+@contextlib.contextmanager
+def rule_errors() -> Iterator[None]:
+    try:
+        yield
+    except rules.RuleError as exc:
+        raise ValidationError(exc.message, code=exc.code, field=exc.field) from None
+
+
+def creche_services() -> dict[str, ServiceConfig]:
+    return {s.code: s for s in get_settings().services if s.kind == "creche"}
+
+
+def visible_services(actor: Actor) -> set[str]:
+    """Crèches an agent manages (all for an admin, none for a family)."""
+    if actor.is_admin:
+        return set(creche_services())
+    if actor.is_staff:
+        return set(creche_services()) & set(actor.services)
+    return set()
+
+
+def _display(service: ServiceConfig) -> tuple[str, str]:
+    name = service.name.split(" - ", 1)[-1].upper()
+    town = service.address.rsplit(",", 1)[-1].strip()
+    town = " ".join(town.split(" ")[1:]) if town[:5].isdigit() else town
+    return name, town.title()
+
+
+async def ensure_establishments() -> dict[str, Establishment]:
+    """One establishment per crèche service of the configuration (created with defaults)."""
+    existing = {e.service_code: e for e in await Establishment.all()}
+    cfg = config()
+    for code, service in creche_services().items():
+        if code not in existing:
+            name, town = _display(service)
+            existing[code] = await Establishment.create(
+                service_code=code, name=name, town=town, capacity=cfg.default_capacity, slot_minutes=cfg.slot_minutes,
+                opening_hours={str(d): list(cfg.default_opening) for d in range(5)})
+    return existing
+
+
+async def establishment(code: str, field_name: str = "serviceCode") -> Establishment:
+    if code not in creche_services():
+        raise ValidationError("Crèche inconnue.", code="UNKNOWN_SERVICE", field=field_name)
+    return (await ensure_establishments())[code]
+
+
+def opening(est: Establishment) -> dict[int, tuple[int, int]]:
+    return {int(k): (rules.parse_hhmm(v[0]), rules.parse_hhmm(v[1])) for k, v in (est.opening_hours or {}).items()}
+
+
+def closures(est: Establishment) -> set[date]:
+    return {date.fromisoformat(d) for d in est.closure_days or []}
+
+
+def contract_title(contract: Contract) -> str:
+    est = contract.establishment
+    return f"Contrat n°{contract.number} – {est.name}" + (f" ({est.town})" if est.town else "")
+
+
+def _staff_sees(actor: Actor, service_code: str) -> bool:
+    return actor.is_staff and service_code in visible_services(actor)
+
+
+async def _child(actor: Actor, child_id: int) -> Child:
+    child = await Child.get_or_none(id=child_id)
+    if child is None or not (actor.is_staff or actor.household_id == child.household_id):  # type: ignore[attr-defined]
+        raise NotFound("enfant")
+    require_household(actor, child.household_id, "enfant")  # type: ignore[attr-defined]
+    return child
+
+
+# ---- establishments ------------------------------------------------------------------------------------
+async def list_establishments(actor: Actor) -> list[Establishment]:
+    require_user(actor)
+    ests = await ensure_establishments()
+    return sorted(ests.values(), key=lambda e: e.name)
+
+
+async def update_establishment(actor: Actor, code: str, *, capacity: int | None, slot_minutes: int | None,
+                               opening_hours: list[tuple[int, str, str]] | None,
+                               closure_days: list[date] | None) -> Establishment:
+    require_staff(actor, code)
+    est = await establishment(code)
+    if capacity is not None:
+        if capacity < 1:
+            raise ValidationError("La capacité doit être positive.", code="INVALID_CAPACITY", field="capacity")
+        est.capacity = capacity
+    if slot_minutes is not None:
+        if slot_minutes not in (15, 30, 60):
+            raise ValidationError("Créneau de 15, 30 ou 60 minutes.", code="INVALID_SLOT", field="slotMinutes")
+        est.slot_minutes = slot_minutes
+    if opening_hours is not None:
+        with rule_errors():
+            est.opening_hours = rules.schedule_to_json(rules.normalize_schedule(opening_hours))
+    if closure_days is not None:
+        est.closure_days = sorted({d.isoformat() for d in closure_days})
+    await est.save()
+    return est
+
+
+async def _intervals(est: Establishment, day: date, exclude_occasional: int | None = None) -> list[tuple[int, int]]:
+    """Who is expected in the crèche that day: contracts (minus absences) and accepted occasional care."""
+    contracts = await Contract.filter(establishment=est, status__in=ACTIVE_CONTRACT, start_date__lte=day).filter(
+        end_date__isnull=True).all() + await Contract.filter(
+        establishment=est, status__in=ACTIVE_CONTRACT, start_date__lte=day, end_date__gte=day).all()
+    absent = set(await Absence.filter(establishment=est, start_date__lte=day, end_date__gte=day)
+                 .exclude(status="refused").values_list("child_id", flat=True))
+    out = []
+    for c in contracts:
+        planned = rules.schedule_from_json(c.schedule).get(day.weekday())
+        if planned and c.child_id not in absent:  # type: ignore[attr-defined]
+            out.append(planned)
+    for o in await OccasionalCare.filter(establishment=est, day=day, status="accepted").exclude(id=exclude_occasional or 0):
+        out.append((rules.parse_hhmm(o.start_time), rules.parse_hhmm(o.end_time)))
+    return out
+
+
+async def occupancy(actor: Actor, code: str, day: date) -> tuple[Establishment, dict[int, int]]:
+    require_staff(actor, code)
+    est = await establishment(code)
+    return est, rules.slot_occupancy(await _intervals(est, day), est.slot_minutes)
+
+
+# ---- demandes de place ----------------------------------------------------------------------------------------
+async def _missing_documents(household_id: int, child_id: int) -> list[Any]:
+    try:
+        from core.documents.service import missing_documents  # being written in parallel
+    except ImportError:
+        return []
+    return list(await missing_documents(household_id, "creche", child_id))
+
+
+async def submit_request(actor: Actor, child_id: int, service_codes: list[str], start_date: date,
+                         days_per_week: int, hours_per_week: Decimal, comment: str = "") -> PlaceRequest:
+    require_confirmed(actor)
+    child = await _child(actor, child_id)
+    if not service_codes or any(c not in creche_services() for c in service_codes):
+        raise ValidationError("Choisissez une ou plusieurs crèches.", code="UNKNOWN_SERVICE", field="serviceCodes")
+    if start_date < today():
+        raise ValidationError("La date d'entrée souhaitée est passée.", code="INVALID_DATE", field="startDate")
+    if not 1 <= days_per_week <= 5:
+        raise ValidationError("De 1 à 5 jours par semaine.", code="INVALID_DAYS", field="daysPerWeek")
+    if not Decimal(0) < hours_per_week <= Decimal(55):
+        raise ValidationError("Nombre d'heures par semaine invalide.", code="INVALID_HOURS", field="hoursPerWeek")
+    missing = await _missing_documents(child.household_id, child.id)  # type: ignore[attr-defined]
+    if missing:
+        labels = ", ".join(getattr(m, "label", str(m)) for m in missing)
+        raise ValidationError(f"Documents manquants : {labels}.", code="MISSING_DOCUMENTS", field="childId")
+    async with in_transaction():
+        return await PlaceRequest.create(household_id=child.household_id, child=child,  # type: ignore[attr-defined]
+                                         wished_services=list(dict.fromkeys(service_codes)), start_date=start_date,
+                                         days_per_week=days_per_week, hours_per_week=hours_per_week, comment=comment)
+
+
+async def my_requests(actor: Actor) -> list[PlaceRequest]:
+    hid = require_household(actor, actor.household_id)
+    return await PlaceRequest.filter(household_id=hid).select_related("child", "establishment").order_by("-id")
+
+
+async def waiting_list(actor: Actor, code: str) -> list[PlaceRequest]:
+    require_staff(actor, code)
+    rows = await PlaceRequest.filter(status__in=OPEN_REQUEST).select_related("child", "establishment").order_by("id")
+    rows = [r for r in rows if code in (r.wished_services or [])]
+    return sorted(rows, key=lambda r: (r.waiting_rank is None, r.waiting_rank or 0, r.id))
+
+
+async def decide_request(actor: Actor, request_id: int, code: str, status: str, rank: int | None,
+                         publish_rank: bool, comment: str) -> PlaceRequest:
+    require_staff(actor)
+    req = await PlaceRequest.get_or_none(id=request_id).select_related("child", "establishment")
+    if req is None or code not in (req.wished_services or []) or not _staff_sees(actor, code):
+        raise NotFound("demande")
+    if status not in (RequestStatus.COMMISSION, RequestStatus.ACCEPTED, RequestStatus.REFUSED, RequestStatus.WAITING):
+        raise ValidationError("Décision inconnue.", code="INVALID_STATUS", field="status")
+    if req.status in (RequestStatus.ACCEPTED, RequestStatus.REFUSED):
+        raise Conflict("Cette demande a déjà été décidée.", code="ALREADY_DECIDED")
+    if status == RequestStatus.WAITING and (rank is None or rank < 1):
+        raise ValidationError("Indiquez le rang sur la liste d'attente.", code="RANK_REQUIRED", field="rank")
+    async with in_transaction():
+        req.status = status
+        req.decision_comment = comment
+        req.waiting_rank = rank if status == RequestStatus.WAITING else None
+        req.rank_published = publish_rank and status == RequestStatus.WAITING
+        if status == RequestStatus.ACCEPTED:
+            req.establishment = await establishment(code)
+        if status != RequestStatus.COMMISSION:
+            req.decided_at = now()
+        await req.save()
+    return req
+
+
+# ---- contracts --------------------------------------------------------------------------------------------------
+async def _fees(household_id: int, start: date, schedule: rules.Schedule, weeks: int) -> dict[str, Any]:
+    household = await Household.get(id=household_id)
+    aeeh = await Child.filter(household_id=household_id, has_aeeh=True).exists()
+    cfg = config()
+    hourly = rules.hourly_fee_cents(household.reference_income_cents, household.dependent_children, aeeh, start, cfg)
+    hpw = rules.weekly_hours(schedule)
+    return {"resources_monthly_cents": rules.monthly_resources_cents(household.reference_income_cents, start, cfg),
+            "children_for_rate": rules.children_for_rate(household.dependent_children, aeeh),
+            "hourly_fee_cents": hourly, "hours_per_week": hpw, "monthly_hours": rules.monthly_hours(hpw, weeks),
+            "monthly_fee_cents": rules.monthly_fee_cents(hourly, hpw, weeks)}
+
+
+def _check_contract_input(est: Establishment, start: date, end: date | None, schedule_items: list[tuple[int, str, str]],
+                          weeks: int) -> rules.Schedule:
+    with rule_errors():
+        schedule = rules.normalize_schedule(schedule_items)
+    if end is not None and end < start:
+        raise ValidationError("La fin du contrat doit suivre son début.", code="INVALID_PERIOD", field="endDate")
+    if not 1 <= weeks <= 52:
+        raise ValidationError("Nombre de semaines par an invalide.", code="INVALID_WEEKS", field="weeksPerYear")
+    hours = opening(est)
+    for weekday, (a, d) in schedule.items():
+        o = hours.get(weekday)
+        if o is None or a < o[0] or d > o[1]:
+            raise ValidationError(f"{rules.WEEKDAYS_FR[weekday]} : hors des heures d'ouverture de la crèche.",
+                                  code="OUTSIDE_OPENING_HOURS", field="schedule")
+    return schedule
+
+
+async def create_contract(actor: Actor, request_id: int, start: date, end: date | None,
+                          schedule_items: list[tuple[int, str, str]], weeks: int) -> Contract:
+    require_staff(actor)
+    req = await PlaceRequest.get_or_none(id=request_id).select_related("establishment")
+    if req is None or req.establishment is None or not _staff_sees(actor, req.establishment.service_code):
+        raise NotFound("demande")
+    if req.status != RequestStatus.ACCEPTED:
+        raise Conflict("Seule une demande acceptée donne lieu à un contrat.", code="REQUEST_NOT_ACCEPTED")
+    schedule = _check_contract_input(req.establishment, start, end, schedule_items, weeks)
+    async with in_transaction():
+        last = await Contract.all().order_by("-number").first()
+        contract = await Contract.create(
+            number=(last.number + 1) if last else 1, establishment=req.establishment, household_id=req.household_id,  # type: ignore[attr-defined]
+            child_id=req.child_id, request=req, start_date=start, end_date=end,  # type: ignore[attr-defined]
+            schedule=rules.schedule_to_json(schedule), weeks_per_year=weeks,
+            **await _fees(req.household_id, start, schedule, weeks))  # type: ignore[attr-defined]
+    return await _load_contract(contract.id)
+
+
+async def _load_contract(contract_id: int) -> Contract:
+    return await Contract.get(id=contract_id).select_related("establishment", "child")
+
+
+async def contract_for(actor: Actor, contract_id: int) -> Contract:
+    """Families: their own contracts once sent. Agents: contracts of their crèches only."""
+    require_user(actor)
+    contract = await Contract.get_or_none(id=contract_id).select_related("establishment", "child")
+    if contract is None:
+        raise NotFound("contrat")
+    if actor.is_staff:
+        if not _staff_sees(actor, contract.establishment.service_code):
+            raise NotFound("contrat")
+    elif actor.household_id != contract.household_id or contract.status == ContractStatus.DRAFT:  # type: ignore[attr-defined]
+        raise NotFound("contrat")
+    return contract
+
+
+async def list_contracts(actor: Actor, code: str | None = None) -> list[Contract]:
+    require_user(actor)
+    query = Contract.all().select_related("establishment", "child").order_by("-number", "-revision")
+    if actor.is_staff:
+        services = visible_services(actor) & ({code} if code else set(creche_services()))
+        return await query.filter(establishment__service_code__in=list(services))
+    return await query.filter(household_id=actor.household_id).exclude(status=ContractStatus.DRAFT)
+
+
+async def _staff_contract(actor: Actor, contract_id: int, allowed: tuple[str, ...]) -> Contract:
+    require_staff(actor)
+    contract = await contract_for(actor, contract_id)
+    if contract.status not in allowed:
+        raise Conflict("Action impossible dans l'état actuel du contrat.", code="INVALID_CONTRACT_STATUS")
+    return contract
+
+
+async def send_contract(actor: Actor, contract_id: int) -> Contract:
+    contract = await _staff_contract(actor, contract_id, (ContractStatus.DRAFT,))
+    contract.status, contract.sent_at = ContractStatus.SENT, now()
+    await contract.save(update_fields=["status", "sent_at"])
+    return contract
+
+
+async def send_signed_contract(actor: Actor, contract_id: int, upload: Any) -> Contract:
+    """The family returns the signed copy: stored as a document « contrat_accueil_signe » of the child,
+    the contract waits for staff validation (status `returned`), then `validateSignedCrecheContract`."""
+    from core.documents.models import Document
+    from core.files.service import store_upload
+
+    require_confirmed(actor)
+    contract = await contract_for(actor, contract_id)
+    if contract.status not in (ContractStatus.SENT, ContractStatus.RETURNED):
+        raise Conflict("Ce contrat n'attend pas de signature.", code="INVALID_CONTRACT_STATUS")
+    async with in_transaction():
+        stored = await store_upload(upload, household_id=contract.household_id, uploaded_by_id=actor.user_id)  # type: ignore[attr-defined]
+        doc = await Document.create(household_id=contract.household_id, child_id=contract.child_id,  # type: ignore[attr-defined]
+                                    type_code=SIGNED_DOCUMENT_TYPE, file=stored, uploaded_by_id=actor.user_id,
+                                    comment=contract_title(contract))
+        contract.signed_document = doc
+        contract.status = ContractStatus.RETURNED
+        await contract.save(update_fields=["signed_document_id", "status"])
+    return contract
+
+
+async def validate_signed_contract(actor: Actor, contract_id: int, accept: bool, reason: str = "") -> Contract:
+    from core.documents.models import Document, DocumentStatus
+
+    contract = await _staff_contract(actor, contract_id, (ContractStatus.RETURNED,))
+    async with in_transaction():
+        if contract.signed_document_id:  # type: ignore[attr-defined]
+            await Document.filter(id=contract.signed_document_id).update(  # type: ignore[attr-defined]
+                status=DocumentStatus.ACCEPTED if accept else DocumentStatus.REFUSED, refusal_reason=reason,
+                reviewed_by_id=actor.user_id, reviewed_at=now())
+        contract.status = ContractStatus.SIGNED if accept else ContractStatus.SENT
+        contract.signed_at = now() if accept else None
+        await contract.save(update_fields=["status", "signed_at"])
+    return contract
+
+
+async def revise_contract(actor: Actor, contract_id: int, start: date, end: date | None,
+                          schedule_items: list[tuple[int, str, str]], weeks: int) -> Contract:
+    """A new revision (same number) from `start`: the current one ends the day before."""
+    old = await _staff_contract(actor, contract_id, (ContractStatus.SENT, ContractStatus.RETURNED, ContractStatus.SIGNED))
+    if start <= old.start_date:
+        raise ValidationError("La révision doit commencer après le début du contrat.", code="INVALID_PERIOD",
+                              field="startDate")
+    schedule = _check_contract_input(old.establishment, start, end, schedule_items, weeks)
+    async with in_transaction():
+        old.status, old.end_date = ContractStatus.REVISED, start - timedelta(days=1)
+        await old.save(update_fields=["status", "end_date"])
+        new = await Contract.create(
+            number=old.number, revision=old.revision + 1, establishment=old.establishment,
+            household_id=old.household_id, child_id=old.child_id, request_id=old.request_id,  # type: ignore[attr-defined]
+            start_date=start, end_date=end, schedule=rules.schedule_to_json(schedule), weeks_per_year=weeks,
+            **await _fees(old.household_id, start, schedule, weeks))  # type: ignore[attr-defined]
+    return await _load_contract(new.id)
+
+
+async def end_contract(actor: Actor, contract_id: int, end: date) -> Contract:
+    contract = await _staff_contract(actor, contract_id, ACTIVE_CONTRACT)
+    if end < contract.start_date:
+        raise ValidationError("La fin du contrat doit suivre son début.", code="INVALID_PERIOD", field="endDate")
+    contract.status, contract.end_date = ContractStatus.ENDED, end
+    await contract.save(update_fields=["status", "end_date"])
+    return contract
+
+
+async def contract_pdf(actor: Actor, object_id: str) -> FileDownload:
+    from core.pdf import render_pdf
+
+    if not object_id.isdigit():
+        raise NotFound("contrat")
+    contract = await contract_for(actor, int(object_id))
+    household = await Household.get(id=contract.household_id).prefetch_related("responsables")  # type: ignore[attr-defined]
+    schedule = rules.schedule_from_json(contract.schedule)
+    rows = [(rules.WEEKDAYS_FR[d], rules.fmt_hhmm(a), rules.fmt_hhmm(e)) for d, (a, e) in sorted(schedule.items())]
+    service = creche_services().get(contract.establishment.service_code)
+    content = render_pdf("creche/pdf/contract.html", {
+        "contract": contract, "title": contract_title(contract), "child": contract.child, "household": household,
+        "responsables": sorted(household.responsables, key=lambda r: r.rank), "rows": rows, "service": service,
+        "hours_per_week": str(contract.hours_per_week).replace(".", ","),
+        "monthly_hours": str(contract.monthly_hours).replace(".", ","),
+        "taux": str(rules.taux_effort(contract.children_for_rate) * 100).replace(".", ",")})
+    return FileDownload(filename=f"contrat-{contract.number}-{contract.revision}.pdf", content_type="application/pdf",
+                        content=content)
+
+
+# ---- planning ---------------------------------------------------------------------------------------------------
+@dataclass
+class PlannedDay:
+    day: date
+    status: str | None
+    service_code: str | None = None
+    planned: tuple[int, int] | None = None
+    actual: tuple[int, int | None] | None = None
+
+
+@dataclass
+class ChildPlanning:
+    child: Child
+    days: list[PlannedDay] = field(default_factory=list)
+
+
+def _covers(start: date, end: date | None, day: date) -> bool:
+    return start <= day and (end is None or day <= end)
+
+
+async def planning(actor: Actor, household_id: int | None, start: date, end: date) -> list[ChildPlanning]:
+    """Every child of the household, day by day, in a fixed number of queries (whatever the children)."""
+    require_user(actor)
+    if actor.is_staff:
+        if household_id is None:
+            raise ValidationError("Précisez le foyer.", code="REQUIRED", field="householdId")
+        require_staff(actor)
+    else:
+        household_id = actor.household_id
+    hid = require_household(actor, household_id)
+    children = await Child.filter(household_id=hid).order_by("birth_date", "id")
+    ids = [c.id for c in children]
+    ests = {e.id: e for e in (await ensure_establishments()).values()}
+    contracts = await Contract.filter(child_id__in=ids, start_date__lte=end).exclude(status=ContractStatus.DRAFT)
+    attendance = await Attendance.filter(child_id__in=ids, day__gte=start, day__lte=end)
+    absences = await Absence.filter(child_id__in=ids, start_date__lte=end, end_date__gte=start).exclude(status="refused")
+    occasionals = await OccasionalCare.filter(child_id__in=ids, day__gte=start, day__lte=end).exclude(status="refused")
+    waiting = await PlaceRequest.filter(child_id__in=ids, status__in=OPEN_REQUEST)
+    if actor.is_staff and not actor.is_admin:  # agents only see their crèches
+        mine = {e.id for e in ests.values() if e.service_code in visible_services(actor)}
+        contracts = [c for c in contracts if c.establishment_id in mine]  # type: ignore[attr-defined]
+        attendance = [a for a in attendance if a.establishment_id in mine]  # type: ignore[attr-defined]
+        absences = [a for a in absences if a.establishment_id in mine]  # type: ignore[attr-defined]
+        occasionals = [o for o in occasionals if o.establishment_id in mine]  # type: ignore[attr-defined]
+    cfg, the_day = config(), today()
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    out = []
+    for child in children:
+        c_contracts = [c for c in contracts if c.child_id == child.id]  # type: ignore[attr-defined]
+        c_att = {a.day: a for a in attendance if a.child_id == child.id}  # type: ignore[attr-defined]
+        c_abs = [a for a in absences if a.child_id == child.id]  # type: ignore[attr-defined]
+        c_occ = {o.day: o for o in occasionals if o.child_id == child.id}  # type: ignore[attr-defined]
+        c_wait = [w for w in waiting if w.child_id == child.id]  # type: ignore[attr-defined]
+        plan = ChildPlanning(child=child)
+        for d in days:
+            contract = next((c for c in c_contracts if _covers(c.start_date, c.end_date, d)), None)
+            occ = c_occ.get(d)
+            est = ests.get(contract.establishment_id if contract else occ.establishment_id if occ else -1)  # type: ignore[attr-defined]
+            is_open = rules.is_open(d, opening(est), closures(est)) if est else d.weekday() < 5
+            planned = rules.schedule_from_json(contract.schedule).get(d.weekday()) if contract and is_open else None
+            att = c_att.get(d)
+            actual = (rules.parse_hhmm(att.arrival), rules.parse_hhmm(att.departure) if att.departure else None) if att else None
+            absence = next((a for a in c_abs if a.start_date <= d <= a.end_date), None)
+            absence_state = None
+            if absence is not None and (planned or occ):
+                absence_state = ("cancellation" if absence.kind == "cancellation" else
+                                 "excused" if absence.status == "validated" and absence.deductible else "absence")
+            facts = rules.DayFacts(
+                day=d, today=the_day, open=is_open, planned=planned, attendance=actual, absence=absence_state,
+                occasional=(occ.status, rules.parse_hhmm(occ.start_time), rules.parse_hhmm(occ.end_time)) if occ else None,
+                contract_ended_before=contract is None and any(c.end_date and c.end_date < d for c in c_contracts),
+                waiting=any(w.start_date <= d for w in c_wait))
+            if occ and not planned:
+                planned = (rules.parse_hhmm(occ.start_time), rules.parse_hhmm(occ.end_time))
+            plan.days.append(PlannedDay(day=d, status=rules.day_status(facts, cfg),
+                                        service_code=est.service_code if est else None, planned=planned, actual=actual))
+        out.append(plan)
+    return out
+
+
+# ---- occasional care ----------------------------------------------------------------------------------------------
+async def request_occasional(actor: Actor, child_id: int, code: str, day: date, start_time: str,
+                             end_time: str) -> OccasionalCare:
+    require_confirmed(actor)
+    child = await _child(actor, child_id)
+    est = await establishment(code)
+    with rule_errors():
+        start, end = rules.parse_hhmm(start_time, "startTime"), rules.parse_hhmm(end_time, "endTime")
+        rules.check_within_opening(day, start, end, opening(est), closures(est))
+    if day < today():
+        raise ValidationError("Ce jour est passé.", code="INVALID_DATE", field="day")
+    if not rules.has_room(await _intervals(est, day), start, end, est.capacity, est.slot_minutes):
+        raise Conflict("La crèche est complète sur ce créneau.", code="CAPACITY_FULL")
+    async with in_transaction():
+        return await OccasionalCare.create(household_id=child.household_id, child=child, establishment=est,  # type: ignore[attr-defined]
+                                           day=day, start_time=rules.fmt_hhmm(start), end_time=rules.fmt_hhmm(end))
+
+
+async def decide_occasional(actor: Actor, occasional_id: int, accept: bool) -> OccasionalCare:
+    require_staff(actor)
+    occ = await OccasionalCare.get_or_none(id=occasional_id).select_related("establishment", "child")
+    if occ is None or not _staff_sees(actor, occ.establishment.service_code):
+        raise NotFound("accueil occasionnel")
+    if occ.status != "pending":
+        raise Conflict("Cette demande a déjà été traitée.", code="ALREADY_DECIDED")
+    if accept:
+        est = occ.establishment
+        start, end = rules.parse_hhmm(occ.start_time), rules.parse_hhmm(occ.end_time)
+        if not rules.has_room(await _intervals(est, occ.day, exclude_occasional=occ.id), start, end, est.capacity,
+                              est.slot_minutes):
+            raise Conflict("La crèche est complète sur ce créneau.", code="CAPACITY_FULL")
+    occ.status = "accepted" if accept else "refused"
+    await occ.save(update_fields=["status"])
+    return occ
+
+
+async def list_occasionals(actor: Actor, code: str | None = None) -> list[OccasionalCare]:
+    require_user(actor)
+    query = OccasionalCare.all().select_related("establishment", "child").order_by("day", "id")
+    if actor.is_staff:
+        services = visible_services(actor) & ({code} if code else set(creche_services()))
+        return await query.filter(establishment__service_code__in=list(services))
+    return await query.filter(household_id=actor.household_id)
+
+
+# ---- absences -----------------------------------------------------------------------------------------------------
+async def report_absence(actor: Actor, child_ids: list[int], from_date: date, to_date: date, start_time: str,
+                         end_time: str, motive: str, comment: str, certificate: Any | None) -> list[Absence]:
+    """« Signaler une absence »: one row per child; `kind` says cancellation or absence report."""
+    from core.files.service import store_upload
+
+    require_confirmed(actor)
+    with rule_errors():
+        start, end = rules.parse_hhmm(start_time, "startTime"), rules.parse_hhmm(end_time, "endTime")
+        rules.check_period(from_date, to_date, start, end)
+    if motive not in rules.Motive.ALL:
+        raise ValidationError("Motif inconnu.", code="INVALID_MOTIVE", field="motive")
+    if not child_ids:
+        raise ValidationError("Choisissez au moins un enfant.", code="REQUIRED", field="childIds")
+    targets = []
+    for child_id in dict.fromkeys(child_ids):
+        child = await _child(actor, child_id)
+        contract = await Contract.filter(child=child, status__in=ACTIVE_CONTRACT, start_date__lte=to_date) \
+            .order_by("-start_date").first()
+        occ = await OccasionalCare.filter(child=child, day__gte=from_date, day__lte=to_date).exclude(status="refused").first()
+        est_id = contract.establishment_id if contract else occ.establishment_id if occ else None  # type: ignore[attr-defined]
+        if est_id is None:
+            raise ValidationError(f"{child.first_name} n'a pas d'accueil en crèche sur cette période.",
+                                  code="NO_CONTRACT", field="childIds")
+        targets.append((child, est_id))
+    kind = rules.absence_kind(from_date, today(), config())
+    async with in_transaction():
+        stored = None
+        if certificate is not None:
+            stored = await store_upload(certificate, household_id=targets[0][0].household_id, uploaded_by_id=actor.user_id)  # type: ignore[attr-defined]
+        return [await Absence.create(household_id=child.household_id, child=child, establishment_id=est_id,  # type: ignore[attr-defined]
+                                     start_date=from_date, end_date=to_date, start_time=rules.fmt_hhmm(start),
+                                     end_time=rules.fmt_hhmm(end), motive=motive, comment=comment, kind=kind,
+                                     certificate=stored) for child, est_id in targets]
+
+
+async def _absence_for(actor: Actor, absence_id: int) -> Absence:
+    require_user(actor)
+    absence = await Absence.get_or_none(id=absence_id).select_related("establishment", "child")
+    if absence is None or (actor.is_staff and not _staff_sees(actor, absence.establishment.service_code)) or \
+            (not actor.is_staff and absence.household_id != actor.household_id):  # type: ignore[attr-defined]
+        raise NotFound("absence")
+    return absence
+
+
+async def add_absence_certificate(actor: Actor, absence_id: int, upload: Any) -> Absence:
+    from core.files.service import store_upload
+
+    require_confirmed(actor)
+    absence = await _absence_for(actor, absence_id)
+    async with in_transaction():
+        absence.certificate = await store_upload(upload, household_id=absence.household_id, uploaded_by_id=actor.user_id)  # type: ignore[attr-defined]
+        await absence.save(update_fields=["certificate_id"])
+    return absence
+
+
+async def validate_absence(actor: Actor, absence_id: int, accept: bool) -> Absence:
+    """Staff: validated absences are deducted when rules.deductible_days says so."""
+    require_staff(actor)
+    absence = await _absence_for(actor, absence_id)
+    absence.status = "validated" if accept else "refused"
+    absence.deductible = accept and bool(rules.deductible_days(
+        absence.motive, absence.certificate_id is not None, absence.start_date, absence.end_date, config()))  # type: ignore[attr-defined]
+    await absence.save(update_fields=["status", "deductible"])
+    return absence
+
+
+async def list_absences(actor: Actor, code: str | None = None, pending_only: bool = False) -> list[Absence]:
+    require_user(actor)
+    query = Absence.all().select_related("establishment", "child").order_by("-start_date", "id")
+    if pending_only:
+        query = query.filter(status="pending")
+    if actor.is_staff:
+        services = visible_services(actor) & ({code} if code else set(creche_services()))
+        return await query.filter(establishment__service_code__in=list(services))
+    return await query.filter(household_id=actor.household_id)
+
+
+# ---- attendance ---------------------------------------------------------------------------------------------------
+async def record_attendance(actor: Actor, child_id: int, code: str, day: date, arrival: str,
+                            departure: str | None) -> Attendance:
+    require_staff(actor, code)
+    est = await establishment(code)
+    child = await Child.get_or_none(id=child_id)
+    if child is None:
+        raise NotFound("enfant")
+    with rule_errors():
+        a = rules.parse_hhmm(arrival, "arrival")
+        d = rules.parse_hhmm(departure, "departure") if departure else None
+    if d is not None and d <= a:
+        raise ValidationError("Le départ doit suivre l'arrivée.", code="INVALID_PERIOD", field="departure")
+    row = await Attendance.get_or_none(child=child, day=day)
+    if row is not None and row.establishment_id != est.id:  # type: ignore[attr-defined]
+        raise Conflict("Présence déjà saisie dans une autre crèche.", code="CONFLICT")
+    if row is None:
+        row = await Attendance.create(child=child, establishment=est, day=day, arrival=rules.fmt_hhmm(a),
+                                      departure=rules.fmt_hhmm(d) if d is not None else None)
+    else:
+        row.arrival, row.departure = rules.fmt_hhmm(a), rules.fmt_hhmm(d) if d is not None else None
+        await row.save(update_fields=["arrival", "departure"])
+    return row
+
+
+@dataclass
+class DailyRow:
+    child: Child
+    planned: tuple[int, int] | None
+    attendance: Attendance | None
+    status: str | None
+
+
+async def daily_attendance(actor: Actor, code: str, day: date) -> list[DailyRow]:
+    require_staff(actor, code)
+    est = await establishment(code)
+    contracts = [c for c in await Contract.filter(establishment=est, status__in=ACTIVE_CONTRACT + (ContractStatus.ENDED,),
+                                                  start_date__lte=day).select_related("child")
+                 if _covers(c.start_date, c.end_date, day)]
+    occs = await OccasionalCare.filter(establishment=est, day=day, status="accepted").select_related("child")
+    att = {a.child_id: a for a in await Attendance.filter(establishment=est, day=day)}  # type: ignore[attr-defined]
+    cfg, rows, seen = config(), [], set()
+    expected = [(c.child, rules.schedule_from_json(c.schedule).get(day.weekday())) for c in contracts]
+    expected += [(o.child, (rules.parse_hhmm(o.start_time), rules.parse_hhmm(o.end_time))) for o in occs]
+    for child, planned in expected:
+        if planned is None or child.id in seen:
+            continue
+        seen.add(child.id)
+        a = att.get(child.id)
+        actual = (rules.parse_hhmm(a.arrival), rules.parse_hhmm(a.departure) if a.departure else None) if a else None
+        status = rules.day_status(rules.DayFacts(day=day, today=today(), open=True, planned=planned, attendance=actual), cfg)
+        rows.append(DailyRow(child=child, planned=planned, attendance=a, status=status))
+    return sorted(rows, key=lambda r: (r.child.last_name, r.child.first_name))
+
+
+# ---- billing ------------------------------------------------------------------------------------------------------
+def _months(start: date, end: date) -> list[tuple[int, int]]:
+    out, y, m = [], start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        out.append((y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+async def invoice_lines(period: Any, household_ids: list[int]) -> list[Any]:
+    """Invoice line drafts of a batch of households: a few queries whatever the batch size."""
+    from core.billing.types import InvoiceLineDraft
+
+    if not household_ids:
+        return []
+    cfg, services = config(), creche_services()
+    contracts = await Contract.filter(household_id__in=household_ids, status__in=BILLED_CONTRACT,
+                                      start_date__lte=period.end).select_related("establishment", "child")
+    contracts = [c for c in contracts if c.end_date is None or c.end_date >= period.start]
+    child_ids = list({c.child_id for c in contracts})  # type: ignore[attr-defined]
+    attendance = await Attendance.filter(child_id__in=child_ids, day__gte=period.start, day__lte=period.end)
+    absences = await Absence.filter(child_id__in=child_ids, status="validated", deductible=True,
+                                    start_date__lte=period.end, end_date__gte=period.start)
+    occasionals = await OccasionalCare.filter(household_id__in=household_ids, status="accepted", day__gte=period.start,
+                                              day__lte=period.end).select_related("establishment", "child")
+    lines: list[Any] = []
+
+    def regie(code: str) -> str:
+        service = services.get(code) or get_settings().service(code)
+        return service.regie if service else ""
+
+    for c in contracts:
+        est = c.establishment
+        hours, shut = opening(est), closures(est)
+        att = {a.day: (rules.parse_hhmm(a.arrival), rules.parse_hhmm(a.departure))
+               for a in attendance if a.child_id == c.child_id and a.departure and a.establishment_id == est.id}  # type: ignore[attr-defined]
+        deducted: set[date] = set()
+        for a in absences:
+            if a.child_id == c.child_id and a.establishment_id == est.id:  # type: ignore[attr-defined]
+                deducted |= rules.deductible_days(a.motive, a.certificate_id is not None, a.start_date, a.end_date, cfg)  # type: ignore[attr-defined]
+        for y, m in _months(period.start, period.end):
+            month = rules.month_days(y, m)
+            data = rules.MonthInput(
+                year=y, month=m, monthly_fee_cents=c.monthly_fee_cents, hourly_fee_cents=c.hourly_fee_cents,
+                contract_start=max(c.start_date, period.start),
+                contract_end=min(c.end_date, period.end) if c.end_date else period.end,
+                schedule=rules.schedule_from_json(c.schedule),
+                open_days={d for d in month if rules.is_open(d, hours, shut)},
+                attendance={d: v for d, v in att.items() if d.month == m and d.year == y}, deducted_days=deducted)
+            for line in rules.contract_month_lines(data, cfg):
+                lines.append(InvoiceLineDraft(
+                    household_id=c.household_id, regie_code=regie(est.service_code),  # type: ignore[attr-defined]
+                    source_key=f"creche:contract:{c.id}:{y:04d}-{m:02d}:{line.kind}",
+                    designation=f"{contract_title(c)} – {c.child.first_name} – {line.designation}",
+                    quantity=str(line.quantity), unit_price_cents=line.unit_price_cents, amount_cents=line.amount_cents,
+                    child_id=c.child_id, establishment=est.name, service_code=est.service_code))  # type: ignore[attr-defined]
+    if occasionals:
+        households = {h.id: h for h in await Household.filter(id__in=list({o.household_id for o in occasionals}))}  # type: ignore[attr-defined]
+        aeeh = set(await Child.filter(household_id__in=list(households), has_aeeh=True).values_list("household_id", flat=True))
+        for o in occasionals:
+            h = households[o.household_id]  # type: ignore[attr-defined]
+            hourly = rules.hourly_fee_cents(h.reference_income_cents, h.dependent_children, h.id in aeeh, o.day, cfg)
+            minutes = rules.parse_hhmm(o.end_time) - rules.parse_hhmm(o.start_time)
+            qty = (Decimal(minutes) / 60).quantize(rules.CENT)
+            amount = int((qty * hourly).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+            lines.append(InvoiceLineDraft(
+                household_id=h.id, regie_code=regie(o.establishment.service_code),
+                source_key=f"creche:occasional:{o.id}",
+                designation=f"Accueil occasionnel {o.establishment.name} – {o.child.first_name} – "
+                            f"{o.day.strftime('%d/%m/%Y')} {o.start_time}-{o.end_time}",
+                quantity=str(qty), unit_price_cents=hourly, amount_cents=amount, child_id=o.child_id,  # type: ignore[attr-defined]
+                establishment=o.establishment.name, service_code=o.establishment.service_code))
+    return lines
+
+
+# ---- alerts, RGPD ---------------------------------------------------------------------------------------------------
+async def alerts(actor: Actor, household_id: int) -> list[Alert]:
+    if actor.is_staff or actor.household_id != household_id:
+        return []
+    out = []
+    to_sign = await Contract.filter(household_id=household_id, status=ContractStatus.SENT).count()
+    if to_sign:
+        out.append(Alert(code="creche_contract_to_sign", count=to_sign, severity="warning", link="/creche/contrats",
+                         message=f"{to_sign} contrat(s) d'accueil à signer et à nous retourner."))
+    waiting = await Absence.filter(household_id=household_id, motive=rules.Motive.ILLNESS, status="pending",
+                                   certificate_id__isnull=True).count()
+    if waiting:
+        out.append(Alert(code="creche_absence_certificate", count=waiting, link="/creche/absences",
+                         message=f"{waiting} absence(s) pour maladie en attente d'un certificat médical."))
+    return out
+
+
+async def rgpd_export(household_id: int) -> dict[str, Any]:
+    def rows(items: list[Any], *names: str) -> list[dict[str, Any]]:
+        return [{n: (str(getattr(i, n)) if getattr(i, n) is not None else None) for n in names} for i in items]
+
+    return {"creche": {
+        "demandes": rows(await PlaceRequest.filter(household_id=household_id), "id", "child_id", "wished_services",
+                         "start_date", "days_per_week", "hours_per_week", "status", "created_at"),
+        "contrats": rows(await Contract.filter(household_id=household_id), "id", "number", "revision", "child_id",
+                         "start_date", "end_date", "schedule", "hourly_fee_cents", "monthly_fee_cents", "status"),
+        "accueils_occasionnels": rows(await OccasionalCare.filter(household_id=household_id), "id", "child_id", "day",
+                                      "start_time", "end_time", "status"),
+        "absences": rows(await Absence.filter(household_id=household_id), "id", "child_id", "start_date", "end_date",
+                         "motive", "comment", "kind", "status"),
+        "presences": rows(await Attendance.filter(child__household_id=household_id), "id", "child_id", "day", "arrival",
+                          "departure"),
+    }}
+
+
+async def rgpd_erase(household_id: int) -> None:
+    """Contracts stay (they back invoices: accounting documents), stripped of the free text and the
+    link to the request. Requests, occasional care, absences (with their comments) and attendance go."""
+    async with in_transaction():
+        await Attendance.filter(child__household_id=household_id).delete()
+        await Absence.filter(household_id=household_id).delete()
+        await OccasionalCare.filter(household_id=household_id).delete()
+        await Contract.filter(household_id=household_id).update(request_id=None)
+        await PlaceRequest.filter(household_id=household_id).delete()
