@@ -21,6 +21,7 @@ class PortailError(Exception):
         self.field = field
         self.details = details or {}
 
+    @property
     def extensions(self) -> dict[str, Any]:
         ext: dict[str, Any] = {"code": self.code}
         if self.field:

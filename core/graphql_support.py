@@ -46,7 +46,7 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     formatted = error.formatted
     if isinstance(original, PortailError):
         formatted["message"] = original.message
-        formatted["extensions"] = original.extensions()
+        formatted["extensions"] = original.extensions
     elif original is None or not error.path:
         # Parse / validation errors, variable coercion (bad Date, Int…), depth / alias / token limits.
         formatted["extensions"] = {"code": "GRAPHQL_VALIDATION_FAILED", **(formatted.get("extensions") or {})}

@@ -124,7 +124,7 @@ class PluginHost:
 
     async def demo_data(self, today: date) -> None:
         # Core first, then plugins in registration order: each step may use what came before.
-        for impl in reversed(self.pm.hook.portail_demo_data.get_hookimpls()):
+        for impl in self.pm.hook.portail_demo_data.get_hookimpls():
             result = impl.function(settings=self.settings, today=today)
             if inspect.isawaitable(result):
                 await result
