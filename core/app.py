@@ -28,6 +28,8 @@ log = logging.getLogger("portail")
 def bootstrap(settings: Settings | None = None, extra_plugins: dict[str, object] | None = None) -> PluginHost:
     """Settings, plugins and templates for this process (app, CLI and tests share this)."""
     settings = activate(settings or get_settings())
+    # Query values include IBANs and medical answers: never log them, whatever the root level says.
+    logging.getLogger("tortoise.db_client").setLevel(logging.INFO)
     host = activate_host(load_plugins(settings, extra=extra_plugins))
     templating.configure(host.template_dirs())
     return host
