@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import strawberry
@@ -16,6 +16,7 @@ from plugins.creche import rules, service
 from plugins.creche.models import (
     Absence,
     Attendance,
+    AttendanceCorrection,
     Contract,
     Establishment,
     OccasionalCare,
@@ -194,16 +195,50 @@ class CrecheAbsence:
                    has_certificate=a.certificate_id is not None)  # type: ignore[attr-defined]
 
 
+def _user_name(user: object | None) -> str | None:
+    if user is None:
+        return None
+    name = f"{getattr(user, 'first_name', '')} {getattr(user, 'last_name', '')}".strip()
+    return name or getattr(user, "email", None)
+
+
 @strawberry.type
 class CrecheAttendance:
+    id: strawberry.ID
     child_id: strawberry.ID
     day: date
     arrival: str
     departure: str | None
+    corrected_at: datetime | None = strawberry.field(description="Last staff correction (null if never corrected).")
+    corrected_by: str | None
 
     @classmethod
-    def from_model(cls, a: Attendance) -> CrecheAttendance:
-        return cls(child_id=strawberry.ID(str(a.child_id)), day=a.day, arrival=a.arrival, departure=a.departure)  # type: ignore[attr-defined]
+    def from_model(cls, a: Attendance, corrected_by: object | None = None) -> CrecheAttendance:
+        return cls(id=strawberry.ID(str(a.id)), child_id=strawberry.ID(str(a.child_id)), day=a.day,  # type: ignore[attr-defined]
+                   arrival=a.arrival, departure=a.departure, corrected_at=a.corrected_at,
+                   corrected_by=_user_name(corrected_by))
+
+
+@strawberry.type
+class CrecheAttendanceCorrection:
+    changed_at: datetime
+    changed_by: str | None
+    old_arrival: str
+    old_departure: str | None
+    new_arrival: str
+    new_departure: str | None
+    comment: str
+
+    @classmethod
+    def from_model(cls, c: AttendanceCorrection) -> CrecheAttendanceCorrection:
+        return cls(changed_at=c.changed_at, changed_by=_user_name(c.changed_by), old_arrival=c.old_arrival,
+                   old_departure=c.old_departure, new_arrival=c.new_arrival, new_departure=c.new_departure,
+                   comment=c.comment)
+
+
+async def _attendance_out(a: Attendance) -> CrecheAttendance:
+    by = await a.corrected_by if a.corrected_by_id else None  # type: ignore[attr-defined]
+    return CrecheAttendance.from_model(a, by)
 
 
 @strawberry.type
@@ -333,6 +368,12 @@ class CrecheQuery:
                               ) -> list[CrecheAbsence]:
         return [CrecheAbsence.from_model(a) for a in await service.list_absences(actor(info), service_code, pending_only)]
 
+    @strawberry.field(description="Staff: audit of the corrections of a recorded attendance (oldest first).")
+    async def creche_attendance_history(self, info: Info, attendance_id: strawberry.ID
+                                        ) -> list[CrecheAttendanceCorrection]:
+        rows = await service.attendance_history(actor(info), _id(attendance_id, "attendanceId"))
+        return [CrecheAttendanceCorrection.from_model(c) for c in rows]
+
     @strawberry.field(description="Staff: children expected on a day with their arrival/departure.")
     async def creche_daily_attendance(self, info: Info, service_code: str, day: date) -> list[CrecheDailyRow]:
         rows = await service.daily_attendance(actor(info), service_code, day)
@@ -389,7 +430,7 @@ class CrecheMutation:
         return CrecheContract.from_model(
             await service.send_signed_contract(actor(info), _id(contract_id, "contractId"), file))
 
-    @strawberry.mutation(description="Staff: accept (status signed) or refuse (back to sent) the returned copy.")
+    @strawberry.mutation(description="Staff: accept (status signed) or refuse (back to sent, reason required) the returned copy.")
     async def validate_signed_creche_contract(self, info: Info, contract_id: strawberry.ID, accept: bool,
                                               reason: str = "") -> CrecheContract:
         return CrecheContract.from_model(
@@ -415,8 +456,10 @@ class CrecheMutation:
         return CrecheOccasionalCare.from_model(o)
 
     @strawberry.mutation(description="Staff: accept (within capacity) or refuse an occasional care request.")
-    async def decide_creche_occasional_care(self, info: Info, id: strawberry.ID, accept: bool) -> CrecheOccasionalCare:
-        return CrecheOccasionalCare.from_model(await service.decide_occasional(actor(info), _id(id, "id"), accept))
+    async def decide_creche_occasional_care(self, info: Info, id: strawberry.ID, accept: bool, reason: str = ""
+                                            ) -> CrecheOccasionalCare:
+        return CrecheOccasionalCare.from_model(
+            await service.decide_occasional(actor(info), _id(id, "id"), accept, reason))
 
     @strawberry.mutation(description="Family: « Signaler une absence » (optional medical certificate).")
     async def report_creche_absence(self, info: Info, input: CrecheAbsenceInput,
@@ -438,8 +481,14 @@ class CrecheMutation:
     @strawberry.mutation(description="Staff: arrival / departure of a child on a day.")
     async def record_creche_attendance(self, info: Info, child_id: strawberry.ID, service_code: str, day: date,
                                        arrival: str, departure: str | None = None) -> CrecheAttendance:
-        return CrecheAttendance.from_model(await service.record_attendance(
+        return await _attendance_out(await service.record_attendance(
             actor(info), _id(child_id, "childId"), service_code, day, arrival, departure))
+
+    @strawberry.mutation(description="Staff of the crèche: correct a recorded arrival/departure (audited).")
+    async def correct_creche_attendance(self, info: Info, attendance_id: strawberry.ID, arrival: str,
+                                        departure: str | None = None, comment: str = "") -> CrecheAttendance:
+        return await _attendance_out(await service.correct_attendance(
+            actor(info), _id(attendance_id, "attendanceId"), arrival, departure, comment))
 
 
 contribution = GraphQLContribution(query=CrecheQuery, mutation=CrecheMutation)

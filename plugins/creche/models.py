@@ -150,7 +150,30 @@ class Attendance(Model):
     day = fields.DateField()
     arrival = fields.CharField(max_length=5)
     departure = fields.CharField(max_length=5, null=True)
+    recorded_by = fields.ForeignKeyField("core.User", related_name="creche_attendance_recorded", null=True,
+                                         on_delete=fields.SET_NULL)
+    corrected_by = fields.ForeignKeyField("core.User", related_name="creche_attendance_corrected", null=True,
+                                          on_delete=fields.SET_NULL)
+    corrected_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "creche_attendance"
         unique_together = (("child", "day"),)
+
+
+class AttendanceCorrection(Model):
+    """Audit of a change to a recorded attendance: who, when, previous and new times, why."""
+
+    id = fields.IntField(primary_key=True)
+    attendance = fields.ForeignKeyField("creche.Attendance", related_name="corrections", on_delete=fields.CASCADE)
+    changed_by = fields.ForeignKeyField("core.User", related_name="creche_attendance_corrections", null=True,
+                                        on_delete=fields.SET_NULL)
+    changed_at = fields.DatetimeField(auto_now_add=True)
+    old_arrival = fields.CharField(max_length=5)
+    old_departure = fields.CharField(max_length=5, null=True)
+    new_arrival = fields.CharField(max_length=5)
+    new_departure = fields.CharField(max_length=5, null=True)
+    comment = fields.TextField(default="")
+
+    class Meta:
+        table = "creche_attendance_correction"

@@ -283,6 +283,28 @@ def deductible_days(motive: str, has_certificate: bool, start_day: date, end_day
     return set()
 
 
+def deduction_reason(motive: str, has_certificate: bool, start_day: date, end_day: date,
+                     config: Config = Config()) -> str:
+    """Why a validated absence is (or is not) deducted from the monthly fee, in the family's words.
+    Mirrors `deductible_days`: hospitalisation and closure from day 1, illness with a certificate
+    after `carence_days` calendar days, anything else stays billed."""
+    if motive == Motive.HOSPITALISATION:
+        return "Hospitalisation : les heures sont déduites dès le premier jour."
+    if motive == Motive.CLOSURE:
+        return "Fermeture de la crèche : les heures ne vous sont pas facturées."
+    if motive == Motive.ILLNESS and has_certificate:
+        first = start_day + timedelta(days=config.carence_days)
+        if first > end_day:
+            return (f"Maladie avec certificat médical : l'absence ne dépasse pas les {config.carence_days} jours "
+                    "de carence, elle reste facturée.")
+        return (f"Maladie avec certificat médical : après {config.carence_days} jours de carence, les heures "
+                f"sont déduites à partir du {first.strftime('%d/%m/%Y')}.")
+    if motive == Motive.ILLNESS:
+        return ("Maladie sans certificat médical : l'absence reste facturée. Déposez le certificat "
+                "pour qu'elle soit déduite au-delà des jours de carence.")
+    return "Absence pour convenance personnelle : elle reste facturée selon votre contrat."
+
+
 # ---- attendance -----------------------------------------------------------------------------------------------
 def round_up(minutes: int, step: int) -> int:
     return 0 if minutes <= 0 else -(-minutes // step) * step

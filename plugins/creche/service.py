@@ -16,6 +16,7 @@ from core.config import ServiceConfig, get_settings
 from core.contributions import Alert, FileDownload
 from core.errors import Conflict, NotFound, ValidationError
 from core.households.models import Child, Household
+from core.mail.service import queue_mail
 from core.permissions import (
     Actor,
     require_confirmed,
@@ -28,6 +29,7 @@ from plugins.creche import rules
 from plugins.creche.models import (
     Absence,
     Attendance,
+    AttendanceCorrection,
     Contract,
     ContractStatus,
     Establishment,
@@ -116,6 +118,20 @@ async def _child(actor: Actor, child_id: int) -> Child:
         raise NotFound("enfant")
     require_household(actor, child.household_id, "enfant")  # type: ignore[attr-defined]
     return child
+
+
+async def family_emails(household_id: int) -> list[str]:
+    """The household's account holders (active accounts), one query."""
+    from core.accounts.models import User
+
+    emails = await User.filter(household_id=household_id, is_active=True).order_by("id").values_list("email", flat=True)
+    return list(dict.fromkeys(e for e in emails if e))
+
+
+async def notify_family(household_id: int, name: str, context: dict[str, Any]) -> None:
+    """Queue `creche/mail/<name>` to every account holder of the household (call inside the transaction)."""
+    for to in await family_emails(household_id):
+        await queue_mail(to, f"creche/mail/{name}", context, household_id=household_id)
 
 
 # ---- establishments ------------------------------------------------------------------------------------
@@ -235,6 +251,10 @@ async def decide_request(actor: Actor, request_id: int, code: str, status: str, 
         if status != RequestStatus.COMMISSION:
             req.decided_at = now()
         await req.save()
+        wished = [e.name for c, e in (await ensure_establishments()).items() if c in (req.wished_services or [])]
+        await notify_family(req.household_id, "request_decision", {  # type: ignore[attr-defined]
+            "request": req, "child": req.child, "status": status, "establishment": req.establishment,
+            "wished": wished, "rank": req.waiting_rank if req.rank_published else None, "comment": comment})
     return req
 
 
@@ -324,8 +344,11 @@ async def _staff_contract(actor: Actor, contract_id: int, allowed: tuple[str, ..
 
 async def send_contract(actor: Actor, contract_id: int) -> Contract:
     contract = await _staff_contract(actor, contract_id, (ContractStatus.DRAFT,))
-    contract.status, contract.sent_at = ContractStatus.SENT, now()
-    await contract.save(update_fields=["status", "sent_at"])
+    async with in_transaction():
+        contract.status, contract.sent_at = ContractStatus.SENT, now()
+        await contract.save(update_fields=["status", "sent_at"])
+        await notify_family(contract.household_id, "contract_sent", {  # type: ignore[attr-defined]
+            "contract": contract, "title": contract_title(contract), "child": contract.child})
     return contract
 
 
@@ -354,6 +377,9 @@ async def validate_signed_contract(actor: Actor, contract_id: int, accept: bool,
     from core.documents.models import Document, DocumentStatus
 
     contract = await _staff_contract(actor, contract_id, (ContractStatus.RETURNED,))
+    reason = reason.strip()
+    if not accept and not reason:
+        raise ValidationError("Indiquez le motif du refus.", code="REASON_REQUIRED", field="reason")
     async with in_transaction():
         if contract.signed_document_id:  # type: ignore[attr-defined]
             await Document.filter(id=contract.signed_document_id).update(  # type: ignore[attr-defined]
@@ -362,6 +388,9 @@ async def validate_signed_contract(actor: Actor, contract_id: int, accept: bool,
         contract.status = ContractStatus.SIGNED if accept else ContractStatus.SENT
         contract.signed_at = now() if accept else None
         await contract.save(update_fields=["status", "signed_at"])
+        await notify_family(contract.household_id, "contract_signed_review", {  # type: ignore[attr-defined]
+            "contract": contract, "title": contract_title(contract), "child": contract.child, "accepted": accept,
+            "reason": reason})
     return contract
 
 
@@ -511,21 +540,28 @@ async def request_occasional(actor: Actor, child_id: int, code: str, day: date, 
                                            day=day, start_time=rules.fmt_hhmm(start), end_time=rules.fmt_hhmm(end))
 
 
-async def decide_occasional(actor: Actor, occasional_id: int, accept: bool) -> OccasionalCare:
+async def decide_occasional(actor: Actor, occasional_id: int, accept: bool, reason: str = "") -> OccasionalCare:
     require_staff(actor)
     occ = await OccasionalCare.get_or_none(id=occasional_id).select_related("establishment", "child")
     if occ is None or not _staff_sees(actor, occ.establishment.service_code):
         raise NotFound("accueil occasionnel")
     if occ.status != "pending":
         raise Conflict("Cette demande a déjà été traitée.", code="ALREADY_DECIDED")
+    reason = reason.strip()
+    if not accept and not reason:
+        raise ValidationError("Indiquez le motif du refus.", code="REASON_REQUIRED", field="reason")
     if accept:
         est = occ.establishment
         start, end = rules.parse_hhmm(occ.start_time), rules.parse_hhmm(occ.end_time)
         if not rules.has_room(await _intervals(est, occ.day, exclude_occasional=occ.id), start, end, est.capacity,
                               est.slot_minutes):
             raise Conflict("La crèche est complète sur ce créneau.", code="CAPACITY_FULL")
-    occ.status = "accepted" if accept else "refused"
-    await occ.save(update_fields=["status"])
+    async with in_transaction():
+        occ.status = "accepted" if accept else "refused"
+        await occ.save(update_fields=["status"])
+        await notify_family(occ.household_id, "occasional_decision", {  # type: ignore[attr-defined]
+            "occasional": occ, "child": occ.child, "establishment": occ.establishment, "accepted": accept,
+            "reason": reason})
     return occ
 
 
@@ -598,10 +634,16 @@ async def validate_absence(actor: Actor, absence_id: int, accept: bool) -> Absen
     """Staff: validated absences are deducted when rules.deductible_days says so."""
     require_staff(actor)
     absence = await _absence_for(actor, absence_id)
-    absence.status = "validated" if accept else "refused"
-    absence.deductible = accept and bool(rules.deductible_days(
-        absence.motive, absence.certificate_id is not None, absence.start_date, absence.end_date, config()))  # type: ignore[attr-defined]
-    await absence.save(update_fields=["status", "deductible"])
+    cfg, has_certificate = config(), absence.certificate_id is not None  # type: ignore[attr-defined]
+    async with in_transaction():
+        absence.status = "validated" if accept else "refused"
+        absence.deductible = accept and bool(rules.deductible_days(
+            absence.motive, has_certificate, absence.start_date, absence.end_date, cfg))
+        await absence.save(update_fields=["status", "deductible"])
+        await notify_family(absence.household_id, "absence_reviewed", {  # type: ignore[attr-defined]
+            "absence": absence, "child": absence.child, "establishment": absence.establishment, "accepted": accept,
+            "deductible": absence.deductible, "cancellation": absence.kind == "cancellation",
+            "why": rules.deduction_reason(absence.motive, has_certificate, absence.start_date, absence.end_date, cfg)})
     return absence
 
 
@@ -632,13 +674,54 @@ async def record_attendance(actor: Actor, child_id: int, code: str, day: date, a
     row = await Attendance.get_or_none(child=child, day=day)
     if row is not None and row.establishment_id != est.id:  # type: ignore[attr-defined]
         raise Conflict("Présence déjà saisie dans une autre crèche.", code="CONFLICT")
-    if row is None:
-        row = await Attendance.create(child=child, establishment=est, day=day, arrival=rules.fmt_hhmm(a),
-                                      departure=rules.fmt_hhmm(d) if d is not None else None)
-    else:
-        row.arrival, row.departure = rules.fmt_hhmm(a), rules.fmt_hhmm(d) if d is not None else None
-        await row.save(update_fields=["arrival", "departure"])
+    async with in_transaction():
+        if row is None:
+            return await Attendance.create(child=child, establishment=est, day=day, arrival=rules.fmt_hhmm(a),
+                                           departure=rules.fmt_hhmm(d) if d is not None else None,
+                                           recorded_by_id=actor.user_id)
+        return await _apply_correction(actor, row, a, d, "")
+
+
+async def _apply_correction(actor: Actor, row: Attendance, arrival: int, departure: int | None,
+                            comment: str) -> Attendance:
+    """Change the times of a recorded attendance, keeping who changed what and when (no-op if same)."""
+    new_a, new_d = rules.fmt_hhmm(arrival), rules.fmt_hhmm(departure) if departure is not None else None
+    if (new_a, new_d) == (row.arrival, row.departure):
+        return row
+    await AttendanceCorrection.create(attendance=row, changed_by_id=actor.user_id, old_arrival=row.arrival,
+                                      old_departure=row.departure, new_arrival=new_a, new_departure=new_d,
+                                      comment=comment)
+    row.arrival, row.departure = new_a, new_d
+    row.corrected_by_id, row.corrected_at = actor.user_id, now()  # type: ignore[attr-defined]
+    await row.save(update_fields=["arrival", "departure", "corrected_by_id", "corrected_at"])
     return row
+
+
+async def _attendance_for(actor: Actor, attendance_id: int) -> Attendance:
+    """Staff of the attendance's crèche only: another crèche's row looks like a missing one."""
+    require_staff(actor)
+    row = await Attendance.get_or_none(id=attendance_id).select_related("establishment")
+    if row is None or not _staff_sees(actor, row.establishment.service_code):
+        raise NotFound("présence")
+    return row
+
+
+async def correct_attendance(actor: Actor, attendance_id: int, arrival: str, departure: str | None,
+                             comment: str = "") -> Attendance:
+    """Staff correction of a recorded arrival/departure, audited (AttendanceCorrection)."""
+    row = await _attendance_for(actor, attendance_id)
+    with rule_errors():
+        a = rules.parse_hhmm(arrival, "arrival")
+        d = rules.parse_hhmm(departure, "departure") if departure else None
+    if d is not None and d <= a:
+        raise ValidationError("Le départ doit suivre l'arrivée.", code="INVALID_PERIOD", field="departure")
+    async with in_transaction():
+        return await _apply_correction(actor, row, a, d, comment.strip())
+
+
+async def attendance_history(actor: Actor, attendance_id: int) -> list[AttendanceCorrection]:
+    row = await _attendance_for(actor, attendance_id)
+    return await AttendanceCorrection.filter(attendance=row).select_related("changed_by").order_by("changed_at", "id")
 
 
 @dataclass
@@ -785,6 +868,7 @@ async def rgpd_erase(household_id: int) -> None:
     """Contracts stay (they back invoices: accounting documents), stripped of the free text and the
     link to the request. Requests, occasional care, absences (with their comments) and attendance go."""
     async with in_transaction():
+        await AttendanceCorrection.filter(attendance__child__household_id=household_id).delete()
         await Attendance.filter(child__household_id=household_id).delete()
         await Absence.filter(household_id=household_id).delete()
         await OccasionalCare.filter(household_id=household_id).delete()

@@ -155,3 +155,20 @@ def test_config_from_toml_table():
                             "planchers": [{"start": "2026-01-01", "cents": 81_000}]})
     assert (cfg.carence_days, cfg.overtime_rounding_minutes) == (1, 15)
     assert rules.plancher_cents(date(2026, 2, 1), cfg) == 81_000
+
+
+def test_deduction_reason_matches_deductible_days():
+    cfg = Config(carence_days=3)
+    monday, friday = date(2025, 3, 3), date(2025, 3, 7)
+    # hospitalisation and closure: deducted from day 1
+    assert rules.deduction_reason(Motive.HOSPITALISATION, False, monday, friday, cfg).startswith("Hospitalisation")
+    assert "pas facturées" in rules.deduction_reason(Motive.CLOSURE, False, monday, monday, cfg)
+    # illness with certificate, 3 days of carence: Mon, Tue, Wed billed, deduction from Thursday 06/03/2025
+    assert rules.deductible_days(Motive.ILLNESS, True, monday, friday, cfg) == {date(2025, 3, 6), friday}
+    assert "à partir du 06/03/2025" in rules.deduction_reason(Motive.ILLNESS, True, monday, friday, cfg)
+    # 2 days of illness with certificate: all within the carence, billed
+    assert rules.deductible_days(Motive.ILLNESS, True, monday, date(2025, 3, 4), cfg) == set()
+    assert "reste facturée" in rules.deduction_reason(Motive.ILLNESS, True, monday, date(2025, 3, 4), cfg)
+    # without certificate or for personal reasons: billed
+    assert "sans certificat" in rules.deduction_reason(Motive.ILLNESS, False, monday, friday, cfg)
+    assert "convenance" in rules.deduction_reason(Motive.OTHER, False, monday, friday, cfg)
