@@ -634,6 +634,8 @@ async def validate_absence(actor: Actor, absence_id: int, accept: bool) -> Absen
     """Staff: validated absences are deducted when rules.deductible_days says so."""
     require_staff(actor)
     absence = await _absence_for(actor, absence_id)
+    if absence.status != "pending":
+        raise Conflict("Cette absence a déjà été traitée.", code="ALREADY_PROCESSED")
     cfg, has_certificate = config(), absence.certificate_id is not None  # type: ignore[attr-defined]
     async with in_transaction():
         absence.status = "validated" if accept else "refused"

@@ -241,6 +241,8 @@ async def test_absence_report_cancellation_certificate_and_deduction(gql):
     assert await fam.code(VALIDATE_ABS, id=absence["id"], ok=True) == "FORBIDDEN"
     validated = (await agent.ok(VALIDATE_ABS, id=absence["id"], ok=True))["validateCrecheAbsence"]
     assert validated == {"id": absence["id"], "status": "validated", "deductible": True}
+    # processed once: a second decision is refused, nothing changes
+    assert await agent.code(VALIDATE_ABS, id=absence["id"], ok=False) == "ALREADY_PROCESSED"
     # illness without certificate: alert to the family, not deductible once validated
     noc = (await fam.ok(ABSENCE, input={**base, "fromDate": t.isoformat(), "toDate": t.isoformat()}))["reportCrecheAbsence"][0]
     alerts = await get_host().alerts(await _actor(user), household.id)
