@@ -1,0 +1,177 @@
+"""Pure rules of ALSH / PAJ bookings (no I/O): ages, bookable days, cancellation deadline,
+exclusion / requirement rules between units, copy mode (recopie).
+
+Worked examples (tested in tests/alsh_paj/test_rules.py):
+- Age: a child born 2017-05-10 is 5 on 2023-05-09 and 6 on 2023-05-10.
+- Deadline "2 days before at 12:00": the Wednesday 26/04/2023 may be cancelled freely until
+  Monday 24/04/2023 12:00 (Paris). Counting working days only, Wednesday 10/05/2023 closes on
+  Friday 05/05/2023 12:00 (Tuesday 9, then Monday 8 May is a public holiday, weekend skipped).
+- Exclusion: MERCREDI JOURNEE AVEC REPAS excludes MERCREDI MATIN SANS REPAS the same day.
+- Requirement: REPAS requires one of MATIN / JOURNEE the same day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+
+import holidays
+
+from core.timeutil import PARIS
+
+WEEKDAY_NAMES = {1: "lundi", 2: "mardi", 3: "mercredi", 4: "jeudi", 5: "vendredi", 6: "samedi", 7: "dimanche"}
+
+
+@lru_cache(maxsize=32)
+def _fr_holidays(year: int) -> dict[date, str]:
+    return dict(holidays.country_holidays("FR", years=year))
+
+
+def public_holiday(day: date) -> str | None:
+    """Name of the French public holiday on `day`, or None."""
+    return _fr_holidays(day.year).get(day)
+
+
+def is_working_day(day: date) -> bool:
+    return day.isoweekday() <= 5 and public_holiday(day) is None
+
+
+def age_on(birth_date: date, on: date) -> int:
+    """Age in whole years on `on`."""
+    years = on.year - birth_date.year
+    if (on.month, on.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years
+
+
+def age_allowed(birth_date: date | None, on: date, min_age: int, max_age: int) -> bool:
+    """min_age <= age <= max_age on `on` (a child without birth date is never allowed)."""
+    if birth_date is None:
+        return False
+    return min_age <= age_on(birth_date, on) <= max_age
+
+
+def window_open(at: datetime, opens_at: datetime, closes_at: datetime) -> bool:
+    return opens_at <= at < closes_at
+
+
+def parse_hhmm(value: str) -> time:
+    hours, _, minutes = (value or "00:00").partition(":")
+    return time(int(hours), int(minutes or 0))
+
+
+def cancellation_deadline(day: date, days_before: int, at: str, working_days: bool = False) -> datetime:
+    """Instant (aware, Europe/Paris) until which a booking of `day` may be cancelled freely."""
+    current = day
+    remaining = max(0, days_before)
+    while remaining > 0:
+        current -= timedelta(days=1)
+        if not working_days or is_working_day(current):
+            remaining -= 1
+    return datetime.combine(current, parse_hhmm(at), tzinfo=PARIS)
+
+
+def bookable_days(start: date, end: date, weekdays: Iterable[int], closed: Iterable[date]) -> list[date]:
+    """Days of [start, end] on the period's weekdays, minus closed days and public holidays."""
+    wanted = set(weekdays) or {1, 2, 3, 4, 5}
+    closed_set = set(closed)
+    out: list[date] = []
+    current = start
+    while current <= end:
+        if current.isoweekday() in wanted and current not in closed_set and public_holiday(current) is None:
+            out.append(current)
+        current += timedelta(days=1)
+    return out
+
+
+@dataclass(frozen=True)
+class UnitRule:
+    """The rule-relevant part of a unit."""
+
+    id: int
+    code: str
+    name: str
+    excludes: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Problem:
+    date: date
+    unit_id: int
+    code: str
+    message: str
+
+
+def check_day_rules(selection: dict[date, set[int]], units: dict[int, UnitRule]) -> list[Problem]:
+    """Exclusion and requirement problems of the selection (units chosen per day).
+
+    `selection` holds, for each day, every unit the child will have (already booked + requested).
+    """
+    problems: list[Problem] = []
+    for day in sorted(selection):
+        chosen = selection[day]
+        codes = {units[u].code for u in chosen if u in units}
+        for unit_id in sorted(chosen):
+            unit = units.get(unit_id)
+            if unit is None:
+                continue
+            clash = [c for c in unit.excludes if c in codes and c != unit.code]
+            if clash:
+                other = next(u.name for u in units.values() if u.code == clash[0])
+                problems.append(Problem(day, unit_id, "UNIT_EXCLUDED",
+                                        f"{unit.name} et {other} ne peuvent pas être réservés le même jour."))
+            if unit.requires and not (set(unit.requires) & codes):
+                needed = " ou ".join(u.name for u in units.values() if u.code in unit.requires) or \
+                    ", ".join(unit.requires)
+                problems.append(Problem(day, unit_id, "UNIT_REQUIRES",
+                                        f"{unit.name} nécessite aussi {needed} le même jour."))
+    return problems
+
+
+def expand_copy(source: dict[date, set[int]], start: date, end: date, weekdays: Iterable[int] | None,
+                open_days: Iterable[date]) -> dict[date, set[int]]:
+    """Mode recopie: repeat the units chosen on each source weekday over [start, end].
+
+    Each target day receives the units of the source day with the same weekday (the last source
+    day of that weekday wins); `weekdays` (ISO numbers) restricts the copy, None = every weekday
+    that has a source; only the period's open days are kept.
+    """
+    by_weekday: dict[int, set[int]] = {}
+    for day in sorted(source):
+        by_weekday[day.isoweekday()] = set(source[day])
+    allowed = set(weekdays) if weekdays else set(by_weekday)
+    out: dict[date, set[int]] = {}
+    for day in open_days:
+        if start <= day <= end and day.isoweekday() in allowed and day.isoweekday() in by_weekday:
+            out[day] = set(by_weekday[day.isoweekday()])
+    for day, units in source.items():
+        out.setdefault(day, set()).update(units)
+    return out
+
+
+def effective_state(state: str, day: date, on: date) -> str:
+    """What the family sees: a request nobody decided before its day has expired.
+
+    en_attente / liste_attente on a past day -> "expiree"; demande_annulation on a past day ->
+    "demande_annulation_expiree" (the day stays accepted, hence billed). Other states unchanged.
+    """
+    if day < on:
+        if state in ("en_attente", "liste_attente"):
+            return "expiree"
+        if state == "demande_annulation":
+            return "demande_annulation_expiree"
+    return state
+
+
+def booking_number(value: int) -> str:
+    """5 -> '00005'."""
+    return f"{value:05d}"
+
+
+def absence_justified_in_time(absence_day: date, uploaded_on: date, days: int = 3) -> bool:
+    """A justificatif sent on the day of the absence or within `days` days after it (the guide
+    says 3: absent Wednesday 10/05, a certificate sent Saturday 13/05 counts, Sunday 14/05 does not)."""
+    return absence_day <= uploaded_on <= absence_day + timedelta(days=days)

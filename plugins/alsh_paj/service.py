@@ -1,0 +1,1033 @@
+"""ALSH / PAJ use cases: the booking wizard, copy mode, planning, cancellation, waiting list,
+staff processing, day lists and attendance, billing lines. Every function checks permissions
+and writes inside a transaction. Capacity, deadlines, ownership and amounts are decided here.
+
+No overbooking: each (unit, day) has a counter row; a place is taken by one conditional UPDATE
+(`taken = taken + 1 WHERE taken < capacity`), which PostgreSQL serialises on the row lock and
+re-checks after the lock, so concurrent requests for the last places never exceed the capacity.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
+from core.config import get_settings
+from core.errors import Conflict, Forbidden, NotFound, PortailError, ValidationError
+from core.households.models import AuditLog, AuthorizedPerson, Child, Household
+from core.mail.service import queue_mail
+from core.permissions import Actor, require_confirmed, require_staff, require_user
+from core.timeutil import now, today
+from plugins.alsh_paj import rules
+from plugins.alsh_paj.models import (
+    AlshBooking,
+    AlshBookingLine,
+    AlshChildLink,
+    AlshClosedDay,
+    AlshDayCounter,
+    AlshEstablishment,
+    AlshLineEvent,
+    AlshMode,
+    AlshPeriod,
+    AlshSequence,
+    AlshUnit,
+    LineState,
+)
+
+log = logging.getLogger(__name__)
+PLUGIN = "alsh_paj"
+NO_PLACE = "Aucune place disponible"
+BILLABLE = (LineState.ACCEPTEE, LineState.DEMANDE_ANNULATION, LineState.ANNULEE)
+
+
+def config() -> dict[str, Any]:
+    """`[plugin.alsh_paj]` with defaults: waiting_list, unpaid_threshold_cents (0 = off),
+    absence_justification_days, booking_sequence."""
+    cfg = {"waiting_list": True, "unpaid_threshold_cents": 0, "absence_justification_days": 3,
+           "check_prerequisites": True}
+    cfg.update(get_settings().plugin_config(PLUGIN))
+    return cfg
+
+
+class PrerequisitesMissing(PortailError):
+    code = "PREREQUISITES_MISSING"
+
+
+@dataclass
+class Selection:
+    date: date
+    unit_id: int
+
+
+@dataclass
+class PreparedLine:
+    date: date
+    unit: AlshUnit
+    remaining: int  # places left before this request (the outcome may still change on submit)
+
+    @property
+    def expected_state(self) -> str:
+        return "place_disponible" if self.remaining > 0 else "liste_attente"
+
+
+@dataclass
+class Prepared:
+    child: Child
+    period: AlshPeriod
+    lines: list[PreparedLine]
+    household_id: int
+
+
+@dataclass
+class DayInfo:
+    date: date
+    closed_label: str = ""
+    units: list[tuple[AlshUnit, int]] = field(default_factory=list)  # (unit, remaining places)
+    booked: list[AlshBookingLine] = field(default_factory=list)
+
+
+# ---- access helpers -------------------------------------------------------------------------
+def _family_household(actor: Actor) -> int:
+    require_user(actor)
+    if actor.household_id is None:
+        raise NotFound("foyer")
+    return actor.household_id
+
+
+async def _bookable_child(actor: Actor, child_id: int) -> Child:
+    """A child of the caller's household, or one linked to it (garde alternée). Others: NotFound."""
+    household_id = _family_household(actor)
+    child = await Child.get_or_none(id=child_id)
+    if child is None:
+        raise NotFound("enfant")
+    if child.household_id != household_id and not await AlshChildLink.exists(  # type: ignore[attr-defined]
+            child_id=child_id, household_id=household_id):
+        raise NotFound("enfant")
+    return child
+
+
+async def _period(period_id: int) -> AlshPeriod:
+    period = await AlshPeriod.get_or_none(id=period_id).select_related("mode__establishment")
+    if period is None:
+        raise NotFound("période")
+    return period
+
+
+def _staff_services(actor: Actor) -> set[str] | None:
+    """None = every service (admin)."""
+    require_staff(actor)
+    return None if actor.is_admin else set(actor.services)
+
+
+def _require_staff_of(actor: Actor, establishment: AlshEstablishment) -> None:
+    services = _staff_services(actor)
+    if services is not None and establishment.service_code not in services:
+        # An agent of another service does not learn that the object exists.
+        raise NotFound("établissement")
+
+
+async def _closed_days(establishment_id: int, start: date, end: date) -> dict[date, str]:
+    rows = await AlshClosedDay.filter(establishment_id=establishment_id, date__gte=start, date__lte=end)
+    closed = {r.date: r.label for r in rows}
+    current = start
+    while current <= end:
+        if rules.public_holiday(current):
+            closed.setdefault(current, "Férié")
+        current += timedelta(days=1)
+    return closed
+
+
+async def open_days(period: AlshPeriod) -> list[date]:
+    closed = await _closed_days(period.mode.establishment_id, period.start_date, period.end_date)  # type: ignore[attr-defined]
+    return rules.bookable_days(period.start_date, period.end_date, period.weekdays or [], closed)
+
+
+async def ensure_counters(unit: AlshUnit, days: list[date]) -> None:
+    """Create the missing (unit, day) counter rows (idempotent)."""
+    existing = set(await AlshDayCounter.filter(unit_id=unit.id, date__in=days).values_list("date", flat=True))
+    missing = [AlshDayCounter(unit_id=unit.id, date=d, capacity=unit.capacity, taken=0)
+               for d in days if d not in existing]
+    if missing:
+        await AlshDayCounter.bulk_create(missing, ignore_conflicts=True)
+
+
+async def _remaining(unit_ids: list[int], days: list[date], units: dict[int, AlshUnit]) -> dict[tuple[int, date], int]:
+    rows = await AlshDayCounter.filter(unit_id__in=unit_ids, date__in=days)
+    left = {(u, d): units[u].capacity for u in unit_ids for d in days}
+    for r in rows:
+        left[(r.unit_id, r.date)] = max(0, r.capacity - r.taken)  # type: ignore[attr-defined]
+    return left
+
+
+# ---- set-up (staff / demo / tests) ----------------------------------------------------------
+async def create_unit(period: AlshPeriod, code: str, name: str, capacity: int, tariff: dict[str, Any] | None = None,
+                      excludes: list[str] | None = None, requires: list[str] | None = None,
+                      billing_label: str = "") -> AlshUnit:
+    """Create a unit and its counter rows for every open day of the period."""
+    if capacity < 0:
+        raise ValidationError("La capacité doit être positive.", code="INVALID_CAPACITY", field="capacity")
+    if tariff:
+        from core.billing.rules import TariffConfigError, tariff_grid_from_config
+
+        try:
+            tariff_grid_from_config(tariff)
+        except TariffConfigError as exc:
+            raise ValidationError(str(exc), code="INVALID_TARIFF", field="tariff") from None
+    unit = await AlshUnit.create(period=period, code=code, name=name, capacity=capacity, tariff=tariff or {},
+                                 excludes=excludes or [], requires=requires or [], billing_label=billing_label)
+    if not hasattr(period, "mode") or not isinstance(period.mode, AlshMode):
+        period = await _period(period.id)
+    await ensure_counters(unit, await open_days(period))
+    return unit
+
+
+async def link_child(actor: Actor, child_id: int, household_id: int) -> AlshChildLink:
+    """Staff: allow another household to book for a child (garde alternée)."""
+    require_staff_of_alsh(actor)
+    child = await Child.get_or_none(id=child_id)
+    other = await Household.get_or_none(id=household_id)
+    if child is None:
+        raise NotFound("enfant")
+    if other is None:
+        raise NotFound("foyer")
+    if child.household_id == household_id:  # type: ignore[attr-defined]
+        raise ValidationError("L'enfant appartient déjà à ce foyer.", code="SAME_HOUSEHOLD", field="householdId")
+    link, _ = await AlshChildLink.get_or_create(child_id=child_id, household_id=household_id)
+    return link
+
+
+def require_staff_of_alsh(actor: Actor) -> None:
+    services = _staff_services(actor)
+    if services is not None and not (services & _alsh_service_codes()):
+        raise Forbidden()
+
+
+# ---- staff: establishments, modes, periods, units, closed days -------------------------------
+def _alsh_service_codes() -> set[str]:
+    """Services whose establishments this plugin runs: `[plugin.alsh_paj] services`, or by
+    default every service of kind "alsh" or "paj"."""
+    configured = config().get("services")
+    if configured:
+        return set(configured)
+    return {s.code for s in get_settings().services if s.kind in ("alsh", "paj")}
+
+
+async def _establishment_for_staff(actor: Actor, establishment_id: int) -> AlshEstablishment:
+    establishment = await AlshEstablishment.get_or_none(id=establishment_id)
+    if establishment is None:
+        raise NotFound("établissement")
+    _require_staff_of(actor, establishment)
+    return establishment
+
+
+async def create_establishment(actor: Actor, name: str, service_code: str, address: str = "") -> AlshEstablishment:
+    if service_code not in _alsh_service_codes():
+        raise ValidationError("Service inconnu.", code="UNKNOWN_SERVICE", field="serviceCode")
+    require_staff(actor, service_code)
+    if not name.strip():
+        raise ValidationError("Le nom est obligatoire.", code="REQUIRED", field="name")
+    return await AlshEstablishment.create(name=name.strip(), service_code=service_code, address=address)
+
+
+async def create_mode(actor: Actor, establishment_id: int, name: str, kind: str = "mercredis") -> AlshMode:
+    establishment = await _establishment_for_staff(actor, establishment_id)
+    if not name.strip():
+        raise ValidationError("Le nom est obligatoire.", code="REQUIRED", field="name")
+    return await AlshMode.create(establishment=establishment, name=name.strip(), kind=kind)
+
+
+@dataclass
+class PeriodInput:
+    mode_id: int
+    name: str
+    start_date: date
+    end_date: date
+    opens_at: Any
+    closes_at: Any
+    weekdays: list[int]
+    cancel_days_before: int = 2
+    cancel_time: str = "12:00"
+    cancel_working_days: bool = False
+    min_age: int = 3
+    max_age: int = 12
+    auto_accept: bool = False
+
+
+async def create_period(actor: Actor, data: PeriodInput) -> AlshPeriod:
+    mode = await AlshMode.get_or_none(id=data.mode_id).select_related("establishment")
+    if mode is None:
+        raise NotFound("mode d'accueil")
+    _require_staff_of(actor, mode.establishment)
+    if data.end_date < data.start_date:
+        raise ValidationError("La fin précède le début.", code="INVALID_RANGE", field="endDate")
+    if data.closes_at <= data.opens_at:
+        raise ValidationError("La fermeture des réservations précède leur ouverture.", code="INVALID_WINDOW",
+                              field="closesAt")
+    if not data.weekdays or any(w not in range(1, 8) for w in data.weekdays):
+        raise ValidationError("Jours d'ouverture invalides (1 = lundi … 7 = dimanche).", code="INVALID_WEEKDAY",
+                              field="weekdays")
+    if data.min_age < 0 or data.max_age < data.min_age:
+        raise ValidationError("Tranche d'âge invalide.", code="INVALID_AGE_RANGE", field="maxAge")
+    try:
+        rules.parse_hhmm(data.cancel_time)
+    except ValueError:
+        raise ValidationError("Heure limite invalide (HH:MM).", code="INVALID_TIME", field="cancelTime") from None
+    if data.cancel_days_before < 0:
+        raise ValidationError("Délai d'annulation invalide.", code="INVALID_DEADLINE", field="cancelDaysBefore")
+    period = await AlshPeriod.create(mode=mode, name=data.name.strip() or "Période", start_date=data.start_date,
+                                     end_date=data.end_date, weekdays=sorted(set(data.weekdays)),
+                                     opens_at=data.opens_at, closes_at=data.closes_at,
+                                     cancel_days_before=data.cancel_days_before, cancel_time=data.cancel_time,
+                                     cancel_working_days=data.cancel_working_days, min_age=data.min_age,
+                                     max_age=data.max_age, auto_accept=data.auto_accept)
+    return await _period(period.id)
+
+
+async def add_unit(actor: Actor, period_id: int, code: str, name: str, capacity: int,
+                   tariff: dict[str, Any] | None, excludes: list[str], requires: list[str],
+                   billing_label: str = "") -> AlshUnit:
+    period = await _period(period_id)
+    _require_staff_of(actor, period.mode.establishment)
+    code = code.strip().upper()
+    if not code or not name.strip():
+        raise ValidationError("Code et nom sont obligatoires.", code="REQUIRED", field="code")
+    if await AlshUnit.exists(period_id=period.id, code=code):
+        raise ValidationError("Ce code existe déjà pour la période.", code="DUPLICATE_CODE", field="code")
+    async with in_transaction():
+        return await create_unit(period, code, name.strip(), capacity, tariff, excludes, requires, billing_label)
+
+
+async def set_capacity(actor: Actor, unit_id: int, capacity: int) -> AlshUnit:
+    """Change a unit's capacity; places opened go to the waiting lists at once."""
+    unit = await AlshUnit.get_or_none(id=unit_id).select_related("period__mode__establishment")
+    if unit is None:
+        raise NotFound("prestation")
+    _require_staff_of(actor, unit.period.mode.establishment)
+    if capacity < 0:
+        raise ValidationError("La capacité doit être positive.", code="INVALID_CAPACITY", field="capacity")
+    async with in_transaction():
+        unit.capacity = capacity
+        await unit.save(update_fields=["capacity"])
+        await AlshDayCounter.filter(unit_id=unit.id).update(capacity=capacity)
+        days = await AlshBookingLine.filter(unit_id=unit.id, state=LineState.LISTE_ATTENTE,
+                                            date__gte=today()).distinct().values_list("date", flat=True)
+        for day in sorted(set(days)):
+            while await _promote_waiting(unit.id, day, actor):
+                pass
+    return unit
+
+
+async def add_closed_day(actor: Actor, establishment_id: int, day: date, label: str = "Fermé") -> AlshClosedDay:
+    establishment = await _establishment_for_staff(actor, establishment_id)
+    if await AlshBookingLine.exists(date=day, state__in=LineState.ACTIVE,
+                                    booking__period__mode__establishment_id=establishment.id):
+        raise Conflict("Des réservations existent ce jour-là : traitez-les avant de fermer.",
+                       code="DAY_HAS_BOOKINGS", field="date")
+    row, _ = await AlshClosedDay.get_or_create(establishment=establishment, date=day,
+                                               defaults={"label": label or "Fermé"})
+    return row
+
+
+# ---- family: wizard -------------------------------------------------------------------------
+async def bookable_children(actor: Actor) -> list[tuple[Child, bool]]:
+    """Children of the household, then children linked to it (flag True)."""
+    household_id = _family_household(actor)
+    own = await Child.filter(household_id=household_id).order_by("birth_date", "id")
+    linked_ids = await AlshChildLink.filter(household_id=household_id).values_list("child_id", flat=True)
+    linked = await Child.filter(id__in=list(linked_ids)).order_by("id") if linked_ids else []
+    return [(c, False) for c in own] + [(c, True) for c in linked]
+
+
+async def offers(actor: Actor, child_id: int) -> list[AlshPeriod]:
+    """Periods open to this child now: booking window open, age within the period's range."""
+    child = await _bookable_child(actor, child_id)
+    at = now()
+    periods = await AlshPeriod.filter(opens_at__lte=at, closes_at__gt=at, end_date__gte=today()) \
+        .select_related("mode__establishment") \
+        .order_by("start_date", "id")
+    return [p for p in periods if rules.age_allowed(child.birth_date, p.start_date, p.min_age, p.max_age)]
+
+
+async def period_days(actor: Actor, child_id: int, period_id: int) -> tuple[AlshPeriod, list[DayInfo]]:
+    """The period's calendar for the child: open days, closed days with their label, places left
+    per unit, and the child's existing lines."""
+    child = await _bookable_child(actor, child_id)
+    period = await _period(period_id)
+    closed = await _closed_days(period.mode.establishment_id, period.start_date, period.end_date)  # type: ignore[attr-defined]
+    days = rules.bookable_days(period.start_date, period.end_date, period.weekdays or [], closed)
+    units = {u.id: u for u in await AlshUnit.filter(period_id=period.id).order_by("id")}
+    left = await _remaining(list(units), days, units)
+    lines = await AlshBookingLine.filter(booking__child_id=child.id, booking__period_id=period.id) \
+        .select_related("unit").order_by("date", "id")
+    by_day: dict[date, list[AlshBookingLine]] = defaultdict(list)
+    for line in lines:
+        by_day[line.date].append(line)
+    out = [DayInfo(date=d, units=[(u, left[(u.id, d)]) for u in units.values()], booked=by_day.get(d, []))
+           for d in days]
+    weekdays = set(period.weekdays or [1, 2, 3, 4, 5])
+    out += [DayInfo(date=d, closed_label=label) for d, label in closed.items()
+            if d.isoweekday() in weekdays]
+    return period, sorted(out, key=lambda x: x.date)
+
+
+async def check_prerequisites(child: Child, household_id: int, regie_code: str = "") -> None:
+    """Email confirmed is checked by the caller; here: the child's file complete, the documents
+    "alsh_paj" requires accepted (core households / documents services), and, when
+    `unpaid_threshold_cents` is set, the booking household's unpaid balance at the régie."""
+    cfg = config()
+    missing: list[dict[str, str]] = []
+    if cfg.get("check_prerequisites", True):
+        try:
+            from core.households.service import child_file_problems
+        except ImportError:  # households service absent (older core): nothing to check
+            child_file_problems = None
+        if child_file_problems is not None:
+            for problem in await child_file_problems(child.id) or []:
+                missing.append({"kind": "child_file", "code": str(getattr(problem, "code", "CHILD_FILE")),
+                                "label": str(getattr(problem, "message", problem))})
+        try:
+            from core.documents.service import missing_documents
+        except ImportError:  # documents service absent (older core): nothing to check
+            missing_documents = None
+        if missing_documents is not None:
+            for doc in await missing_documents(child.household_id, PLUGIN, child.id) or []:  # type: ignore[attr-defined]
+                code = getattr(doc, "type_code", None) or getattr(doc, "code", None) or str(doc)
+                label = getattr(doc, "label", None) or str(code)
+                status = getattr(doc, "status", "missing")
+                missing.append({"kind": "document", "code": str(code), "label": str(label), "status": str(status)})
+    if missing:
+        raise PrerequisitesMissing(
+            "Pour accéder aux réservations, vos formulaires doivent être complétés et les documents "
+            "électroniques transmis au service concerné : " + ", ".join(m["label"] for m in missing) + ".",
+            details={"missing": missing})
+    threshold = int(cfg.get("unpaid_threshold_cents") or 0)
+    if threshold > 0 and regie_code:
+        try:
+            from core.billing.service import unpaid_invoices
+        except ImportError:  # billing service absent (older core): no unpaid check
+            return
+        invoices = await unpaid_invoices(regie_code, [household_id]) or []
+        due = sum(int(getattr(inv, "balance_cents", 0)) for inv in invoices)
+        if due > threshold:
+            raise ValidationError("Votre solde impayé ne permet pas de nouvelle réservation : "
+                                  "contactez le service.", code="UNPAID_BALANCE",
+                                  details={"dueCents": due, "thresholdCents": threshold})
+
+
+def _parse_selections(selections: list[Selection]) -> list[Selection]:
+    if not selections:
+        raise ValidationError("Choisissez au moins un jour.", code="EMPTY_SELECTION", field="selections")
+    seen: set[tuple[date, int]] = set()
+    out = []
+    for s in selections:
+        key = (s.date, int(s.unit_id))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(Selection(date=s.date, unit_id=int(s.unit_id)))
+    if len(out) > 400:
+        raise ValidationError("Trop de jours demandés.", code="TOO_MANY_SELECTIONS", field="selections")
+    return sorted(out, key=lambda s: (s.date, s.unit_id))
+
+
+async def prepare(actor: Actor, child_id: int, period_id: int, selections: list[Selection],
+                  *, child: Child | None = None) -> Prepared:
+    """Every check of a booking, no write: the « Récapitulatif » and the first half of submit."""
+    require_confirmed(actor)
+    household_id = _family_household(actor)
+    child = child or await _bookable_child(actor, child_id)
+    period = await _period(period_id)
+    if not rules.window_open(now(), period.opens_at, period.closes_at):
+        raise ValidationError("Les réservations de cette période ne sont pas ouvertes.",
+                              code="BOOKING_CLOSED", field="periodId")
+    if not rules.age_allowed(child.birth_date, period.start_date, period.min_age, period.max_age):
+        raise ValidationError(f"Cette période accueille les enfants de {period.min_age} à {period.max_age} ans.",
+                              code="AGE_NOT_ALLOWED", field="childId")
+    service_cfg = get_settings().service(period.mode.establishment.service_code)
+    await check_prerequisites(child, household_id, service_cfg.regie if service_cfg else "")
+    wanted = _parse_selections(selections)
+    units = {u.id: u for u in await AlshUnit.filter(period_id=period.id)}
+    days = set(await open_days(period))
+    for s in wanted:
+        if s.unit_id not in units:
+            raise ValidationError("Prestation inconnue pour cette période.", code="UNKNOWN_UNIT",
+                                  field="selections", details={"unitId": str(s.unit_id)})
+        if s.date not in days:
+            raise ValidationError(f"Le {s.date:%d/%m/%Y} n'est pas un jour d'ouverture de la période.",
+                                  code="DAY_NOT_BOOKABLE", field="selections", details={"date": s.date.isoformat()})
+        if s.date < today():
+            raise ValidationError("Ce jour est passé.", code="DAY_NOT_BOOKABLE", field="selections",
+                                  details={"date": s.date.isoformat()})
+    existing = await AlshBookingLine.filter(booking__child_id=child.id, booking__period_id=period.id,
+                                            state__in=LineState.ACTIVE).values_list("date", "unit_id")
+    existing_set = {(d, u) for d, u in existing}
+    for s in wanted:
+        if (s.date, s.unit_id) in existing_set:
+            raise ValidationError(f"{units[s.unit_id].name} est déjà réservé le {s.date:%d/%m/%Y}.",
+                                  code="ALREADY_BOOKED", field="selections",
+                                  details={"date": s.date.isoformat(), "unitId": str(s.unit_id)})
+    per_day: dict[date, set[int]] = defaultdict(set)
+    for d, u in existing_set:
+        per_day[d].add(u)
+    for s in wanted:
+        per_day[s.date].add(s.unit_id)
+    unit_rules = {u.id: rules.UnitRule(u.id, u.code, u.name, tuple(u.excludes or ()), tuple(u.requires or ()))
+                  for u in units.values()}
+    requested_days = {s.date for s in wanted}
+    problems = [p for p in rules.check_day_rules(dict(per_day), unit_rules) if p.date in requested_days]
+    if problems:
+        first = problems[0]
+        raise ValidationError(f"{first.date:%d/%m/%Y} : {first.message}", code=first.code, field="selections",
+                              details={"date": first.date.isoformat(), "unitId": str(first.unit_id),
+                                       "problems": [{"date": p.date.isoformat(), "unitId": str(p.unit_id),
+                                                     "code": p.code, "message": p.message} for p in problems]})
+    left = await _remaining(list(units), sorted(requested_days), units)
+    lines = [PreparedLine(date=s.date, unit=units[s.unit_id], remaining=left[(s.unit_id, s.date)]) for s in wanted]
+    return Prepared(child=child, period=period, lines=lines, household_id=household_id)
+
+
+async def _next_number() -> int:
+    """Community-wide booking number. Called outside the booking's transaction, in its own short
+    one, so the sequence row is locked for two statements only (bookings run in parallel); a
+    booking whose write then fails leaves a gap in the numbers, which is harmless."""
+    if not await AlshSequence.exists(name="booking"):
+        try:
+            async with in_transaction():
+                await AlshSequence.create(name="booking", value=0)
+        except IntegrityError:
+            pass
+    async with in_transaction():
+        await AlshSequence.filter(name="booking").update(value=F("value") + 1)
+        row = await AlshSequence.get(name="booking")
+        return row.value
+
+
+async def _take_place(unit: AlshUnit, day: date) -> bool:
+    """Atomically take one place of (unit, day); False when the day is full."""
+    taken = await AlshDayCounter.filter(unit_id=unit.id, date=day, taken__lt=F("capacity")) \
+        .update(taken=F("taken") + 1)
+    if taken:
+        return True
+    if not await AlshDayCounter.exists(unit_id=unit.id, date=day):
+        await ensure_counters(unit, [day])
+        return await _take_place(unit, day)
+    return False
+
+
+async def _release_place(unit_id: int, day: date) -> None:
+    await AlshDayCounter.filter(unit_id=unit_id, date=day, taken__gt=0).update(taken=F("taken") - 1)
+
+
+async def _event(line: AlshBookingLine, from_state: str, to_state: str, actor: Actor | None, note: str = "") -> None:
+    await AlshLineEvent.create(line=line, from_state=from_state, to_state=to_state,
+                               actor_id=actor.user.id if actor and actor.user else None, note=note)
+
+
+async def _set_state(line: AlshBookingLine, to_state: str, actor: Actor | None, note: str = "", **extra: Any) -> None:
+    from_state = line.state
+    line.state = to_state
+    for key, value in extra.items():
+        setattr(line, key, value)
+    await line.save(update_fields=["state", "updated_at", *extra.keys()])
+    await _event(line, from_state, to_state, actor, note)
+
+
+async def _mail_booking(booking: AlshBooking, template: str, extra: dict[str, Any] | None = None) -> None:
+    """Mail about a booking to its household (and the account that made it, if different)."""
+    await booking.fetch_related("household", "child", "created_by", "period__mode__establishment")
+    lines = await AlshBookingLine.filter(booking_id=booking.id).select_related("unit").order_by("date", "unit_id")
+    recipients = {booking.household.email} - {""}
+    if booking.created_by is not None:
+        recipients = {booking.created_by.email}
+    context = {"booking": booking, "number": rules.booking_number(booking.number), "lines": lines,
+               "period": booking.period, "mode": booking.period.mode,
+               "establishment": booking.period.mode.establishment, "child": booking.child,
+               "labels": STATE_LABELS, **(extra or {})}
+    for to in sorted(recipients):
+        await queue_mail(to, f"{PLUGIN}/mail/{template}", context, household_id=booking.household_id)  # type: ignore[attr-defined]
+
+
+STATE_LABELS = {
+    LineState.EN_ATTENTE: "En attente de traitement", LineState.ACCEPTEE: "Acceptée",
+    LineState.REFUSEE: "Refusée", LineState.DEMANDE_ANNULATION: "Demande d'annulation",
+    LineState.ANNULEE: "Annulée", LineState.EXPIREE: "Expirée", LineState.LISTE_ATTENTE: "Liste d'attente",
+    "demande_annulation_expiree": "Demande d'annulation expirée",
+}
+
+
+async def _write_booking(actor: Actor, prepared: Prepared, number: int) -> AlshBooking:
+    period = prepared.period
+    waiting_list = bool(config().get("waiting_list", True))
+    booking = await AlshBooking.create(number=number, household_id=prepared.household_id,
+                                       child_id=prepared.child.id, period_id=period.id,
+                                       created_by_id=actor.user.id if actor.user else None)
+    for p in prepared.lines:
+        if await _take_place(p.unit, p.date):
+            state = LineState.ACCEPTEE if period.auto_accept else LineState.EN_ATTENTE
+            line = await AlshBookingLine.create(booking=booking, unit_id=p.unit.id, date=p.date, state=state,
+                                                holds_place=True)
+        elif waiting_list:
+            line = await AlshBookingLine.create(booking=booking, unit_id=p.unit.id, date=p.date,
+                                                state=LineState.LISTE_ATTENTE)
+        else:
+            line = await AlshBookingLine.create(booking=booking, unit_id=p.unit.id, date=p.date,
+                                                state=LineState.REFUSEE, reason=NO_PLACE)
+        await _event(line, "", line.state, actor, line.reason)
+    booking.period = period
+    await _mail_booking(booking, "booking_received")
+    return booking
+
+
+async def submit(actor: Actor, child_id: int, period_id: int, selections: list[Selection]) -> AlshBooking:
+    """« Valider »: one numbered booking, one line per (day, unit), each with its own state."""
+    prepared = await prepare(actor, child_id, period_id, selections)
+    number = await _next_number()
+    async with in_transaction():
+        return await _write_booking(actor, prepared, number)
+
+
+async def expand_copy(actor: Actor, child_id: int, period_id: int, selections: list[Selection],
+                      start: date | None, end: date | None, weekdays: list[int] | None,
+                      whole_period: bool = False) -> list[Selection]:
+    """Mode recopie: the source selection repeated over a range / chosen weekdays / the period."""
+    await _bookable_child(actor, child_id)
+    period = await _period(period_id)
+    source: dict[date, set[int]] = defaultdict(set)
+    for s in _parse_selections(selections):
+        source[s.date].add(int(s.unit_id))
+    if whole_period or start is None or end is None:
+        start, end = period.start_date, period.end_date
+    if end < start:
+        raise ValidationError("La date de fin précède la date de début.", code="INVALID_RANGE", field="rangeEnd")
+    if weekdays and any(w not in range(1, 8) for w in weekdays):
+        raise ValidationError("Jour de semaine invalide (1 = lundi … 7 = dimanche).", code="INVALID_WEEKDAY",
+                              field="weekdays")
+    expanded = rules.expand_copy(dict(source), start, end, weekdays, await open_days(period))
+    from_day = today()
+    return [Selection(d, u) for d in sorted(expanded) for u in sorted(expanded[d]) if d >= from_day]
+
+
+async def submit_copy(actor: Actor, child_id: int, period_id: int, selections: list[Selection],
+                      start: date | None, end: date | None, weekdays: list[int] | None,
+                      target_child_ids: list[int], whole_period: bool = False) -> list[AlshBooking]:
+    """Copy the selection and book it for each target child (default: the source child)."""
+    expanded = await expand_copy(actor, child_id, period_id, selections, start, end, weekdays, whole_period)
+    targets = list(dict.fromkeys(int(t) for t in (target_child_ids or [child_id])))
+    prepared = [await prepare(actor, t, period_id, expanded) for t in targets]
+    numbers = [await _next_number() for _ in prepared]
+    async with in_transaction():
+        return [await _write_booking(actor, p, n) for p, n in zip(prepared, numbers, strict=True)]
+
+
+# ---- family: bookings, planning, cancellation -----------------------------------------------
+async def _visible_booking(actor: Actor, booking_id: int) -> AlshBooking:
+    booking = await AlshBooking.get_or_none(id=booking_id).select_related("period__mode__establishment", "child")
+    if booking is None:
+        raise NotFound("réservation")
+    if actor.is_staff:
+        _require_staff_of(actor, booking.period.mode.establishment)
+        return booking
+    household_id = _family_household(actor)
+    if booking.household_id != household_id and booking.child.household_id != household_id:  # type: ignore[attr-defined]
+        raise NotFound("réservation")
+    return booking
+
+
+async def get_booking(actor: Actor, booking_id: int) -> tuple[AlshBooking, list[AlshBookingLine]]:
+    booking = await _visible_booking(actor, booking_id)
+    lines = await AlshBookingLine.filter(booking_id=booking.id).select_related("unit").order_by("date", "unit_id")
+    return booking, lines
+
+
+async def booking_history(actor: Actor, booking_id: int) -> list[AlshLineEvent]:
+    booking = await _visible_booking(actor, booking_id)
+    return await AlshLineEvent.filter(line__booking_id=booking.id).select_related("line__unit", "actor") \
+        .order_by("at", "id")
+
+
+@dataclass
+class PlanningEntry:
+    line: AlshBookingLine
+    linked: bool  # booked from another account (garde alternée)
+
+
+async def planning(actor: Actor, month: date, child_ids: list[int] | None = None, show_cancelled: bool = False,
+                   show_linked: bool = False) -> list[PlanningEntry]:
+    """Month view of the household's bookings: one query, whatever the number of lines."""
+    household_id = _family_household(actor)
+    first = month.replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    query = AlshBookingLine.filter(date__gte=first, date__lte=last)
+    if show_linked:
+        query = query.filter(Q(booking__household_id=household_id) | Q(booking__child__household_id=household_id))
+    else:
+        query = query.filter(booking__household_id=household_id)
+    if not show_cancelled:
+        query = query.exclude(state__in=[LineState.ANNULEE, LineState.REFUSEE])
+    if child_ids:
+        query = query.filter(booking__child_id__in=[int(c) for c in child_ids])
+    lines = await query.select_related("unit", "booking__child", "booking__period__mode__establishment") \
+        .order_by("date", "booking__child_id", "unit_id")
+    return [PlanningEntry(line=line, linked=line.booking.household_id != household_id)  # type: ignore[attr-defined]
+            for line in lines]
+
+
+async def _promote_waiting(unit_id: int, day: date, actor: Actor | None) -> bool:
+    """A place freed: the first of the waiting list for (unit, day) gets it, and is mailed."""
+    waiting = await AlshBookingLine.filter(unit_id=unit_id, date=day, state=LineState.LISTE_ATTENTE) \
+        .select_related("unit", "booking__period").order_by("id")
+    for line in waiting:
+        if not await _take_place(line.unit, day):
+            return False
+        # Conditional update: a concurrent release may have promoted the same line.
+        state = LineState.ACCEPTEE
+        won = await AlshBookingLine.filter(id=line.id, state=LineState.LISTE_ATTENTE) \
+            .update(state=state, holds_place=True, updated_at=now())
+        if not won:
+            await _release_place(unit_id, day)
+            continue
+        await _event(line, LineState.LISTE_ATTENTE, state, actor, "Place libérée : sortie de la liste d'attente")
+        booking = await AlshBooking.get(id=line.booking_id)  # type: ignore[attr-defined]
+        await _mail_booking(booking, "waitlist_promoted", {"promoted": line})
+        return True
+    return False
+
+
+async def _free(line: AlshBookingLine, actor: Actor | None) -> None:
+    if line.holds_place:
+        line.holds_place = False
+        await line.save(update_fields=["holds_place", "updated_at"])
+        await _release_place(line.unit_id, line.date)  # type: ignore[attr-defined]
+        await _promote_waiting(line.unit_id, line.date, actor)  # type: ignore[attr-defined]
+
+
+async def _lock_lines(ids: list[int]) -> None:
+    """Row locks on the lines (PostgreSQL) so two decisions on one line cannot both apply."""
+    await AlshBookingLine.filter(id__in=ids).select_for_update().values_list("id", flat=True)
+
+
+async def cancel_lines(actor: Actor, line_ids: list[int]) -> list[AlshBookingLine]:
+    """Free before the deadline (→ annulee, place freed); after it a request (→ demande_annulation)."""
+    household_id = _family_household(actor)
+    require_confirmed(actor)
+    ids = [int(i) for i in line_ids]
+    if not ids:
+        raise ValidationError("Choisissez au moins une réservation.", code="EMPTY_SELECTION", field="lineIds")
+    async with in_transaction():
+        await _lock_lines(ids)
+        lines = await AlshBookingLine.filter(id__in=ids, booking__household_id=household_id) \
+            .select_related("booking__period", "unit")
+        if len(lines) != len(set(ids)):
+            raise NotFound("réservation")
+        at = now()
+        for line in lines:
+            period = line.booking.period
+            if line.state == LineState.LISTE_ATTENTE:
+                await _set_state(line, LineState.ANNULEE, actor, "Retrait de la liste d'attente",
+                                 cancelled_in_time=True)
+                continue
+            if line.state not in (LineState.EN_ATTENTE, LineState.ACCEPTEE):
+                raise ValidationError("Cette réservation ne peut plus être annulée.", code="NOT_CANCELLABLE",
+                                      field="lineIds", details={"lineId": str(line.id)})
+            deadline = rules.cancellation_deadline(line.date, period.cancel_days_before, period.cancel_time,
+                                                   period.cancel_working_days)
+            if at < deadline:
+                await _set_state(line, LineState.ANNULEE, actor, "Annulation dans les délais",
+                                 cancelled_in_time=True)
+                await _free(line, actor)
+            else:
+                await _set_state(line, LineState.DEMANDE_ANNULATION, actor,
+                                 f"Hors délai (limite {deadline:%d/%m/%Y %H:%M})")
+        return lines
+
+
+async def expire_past_requests(on: date | None = None) -> int:
+    """Persist what the API already shows: undecided requests of past days become « expirée »
+    (their place is released). For a nightly job; returns the number of lines expired."""
+    on = on or today()
+    count = 0
+    async with in_transaction():
+        stale = await AlshBookingLine.filter(date__lt=on, state__in=[LineState.EN_ATTENTE, LineState.LISTE_ATTENTE])
+        for line in stale:
+            held = line.holds_place
+            await _set_state(line, LineState.EXPIREE, None, "Non traitée avant la date", holds_place=False)
+            if held:
+                await _release_place(line.unit_id, line.date)  # type: ignore[attr-defined]
+            count += 1
+    return count
+
+
+# ---- staff ------------------------------------------------------------------------------------
+async def staff_requests(actor: Actor, establishment_id: int | None = None,
+                         states: list[str] | None = None) -> list[AlshBookingLine]:
+    services = _staff_services(actor)
+    query = AlshBookingLine.filter(state__in=states or [LineState.EN_ATTENTE, LineState.DEMANDE_ANNULATION])
+    if services is not None:
+        query = query.filter(booking__period__mode__establishment__service_code__in=list(services))
+    if establishment_id is not None:
+        query = query.filter(booking__period__mode__establishment_id=establishment_id)
+    return await query.select_related("unit", "booking__child", "booking__period__mode__establishment") \
+        .order_by("date", "id").limit(1000)
+
+
+@dataclass
+class Decision:
+    line_id: int
+    action: str  # accept | refuse | accept_cancellation | refuse_cancellation
+    reason: str = ""
+    waive_billing: bool = False  # accept_cancellation only: the late-cancelled day is not billed
+
+
+async def process(actor: Actor, decisions: list[Decision]) -> list[AlshBookingLine]:
+    """Staff processing, line by line; each booking touched gets one mail with its result."""
+    require_staff(actor)
+    if not decisions:
+        raise ValidationError("Aucune décision.", code="EMPTY_SELECTION", field="decisions")
+    touched: dict[int, AlshBooking] = {}
+    done: list[AlshBookingLine] = []
+    async with in_transaction():
+        for d in decisions:
+            await _lock_lines([int(d.line_id)])
+            line = await AlshBookingLine.get_or_none(id=int(d.line_id)) \
+                .select_related("unit", "booking__period__mode__establishment")
+            if line is None:
+                raise NotFound("réservation")
+            _require_staff_of(actor, line.booking.period.mode.establishment)
+            action = d.action
+            if action == "accept":
+                if line.state == LineState.LISTE_ATTENTE:
+                    if not await _take_place(line.unit, line.date):
+                        raise Conflict("Aucune place disponible ce jour-là.", code="NO_PLACE_LEFT", field="decisions")
+                    line.holds_place = True
+                    await _set_state(line, LineState.ACCEPTEE, actor, d.reason, holds_place=True)
+                elif line.state == LineState.EN_ATTENTE:
+                    await _set_state(line, LineState.ACCEPTEE, actor, d.reason)
+                else:
+                    raise ValidationError("Cette ligne n'est pas en attente.", code="INVALID_STATE", field="decisions")
+            elif action == "refuse":
+                if line.state not in (LineState.EN_ATTENTE, LineState.LISTE_ATTENTE):
+                    raise ValidationError("Cette ligne n'est pas en attente.", code="INVALID_STATE", field="decisions")
+                reason = (d.reason or "").strip()
+                if not reason:
+                    raise ValidationError("Indiquez le motif du refus.", code="REASON_REQUIRED", field="decisions")
+                await _set_state(line, LineState.REFUSEE, actor, reason, reason=reason[:300])
+                await _free(line, actor)
+            elif action in ("accept_cancellation", "refuse_cancellation"):
+                if line.state != LineState.DEMANDE_ANNULATION:
+                    raise ValidationError("Pas de demande d'annulation sur cette ligne.", code="INVALID_STATE",
+                                          field="decisions")
+                if action == "accept_cancellation":
+                    # Accepted late: the place is freed, the day stays billed unless waived.
+                    await _set_state(line, LineState.ANNULEE, actor, d.reason, cancelled_in_time=d.waive_billing)
+                    await _free(line, actor)
+                else:
+                    await _set_state(line, LineState.ACCEPTEE, actor, d.reason)
+            else:
+                raise ValidationError("Action inconnue.", code="INVALID_ACTION", field="decisions")
+            touched[line.booking.id] = line.booking
+            done.append(line)
+        for booking in touched.values():
+            await _mail_booking(booking, "booking_processed")
+    return done
+
+
+@dataclass
+class DayListEntry:
+    line: AlshBookingLine
+    child: Child
+    collectors: list[AuthorizedPerson]
+
+
+async def day_list(actor: Actor, establishment_id: int, day: date) -> tuple[AlshEstablishment, list[DayListEntry]]:
+    """The day's children per unit with medical alerts and who may collect them (audited)."""
+    establishment = await AlshEstablishment.get_or_none(id=establishment_id)
+    if establishment is None:
+        raise NotFound("établissement")
+    _require_staff_of(actor, establishment)
+    lines = await AlshBookingLine.filter(date=day, state__in=[LineState.ACCEPTEE, LineState.DEMANDE_ANNULATION],
+                                         booking__period__mode__establishment_id=establishment_id) \
+        .select_related("unit", "booking__child").order_by("unit_id", "booking__child__last_name",
+                                                           "booking__child__first_name")
+    child_ids = list({line.booking.child_id for line in lines})  # type: ignore[attr-defined]
+    people = await AuthorizedPerson.filter(child_id__in=child_ids, may_collect=True).order_by("id") if child_ids else []
+    by_child: dict[int, list[AuthorizedPerson]] = defaultdict(list)
+    for p in people:
+        by_child[p.child_id].append(p)  # type: ignore[attr-defined]
+    if child_ids:
+        await AuditLog.create(actor_id=actor.user.id if actor.user else None, action="alsh_day_list",
+                              entity="alsh_establishment", entity_id=establishment_id,
+                              detail={"date": day.isoformat(), "children": sorted(child_ids)})
+    return establishment, [DayListEntry(line=line, child=line.booking.child,
+                                        collectors=by_child.get(line.booking.child_id, []))  # type: ignore[attr-defined]
+                           for line in lines]
+
+
+async def mark_presence(actor: Actor, line_id: int, present: bool, justified: bool | None = None) -> AlshBookingLine:
+    async with in_transaction():
+        line = await AlshBookingLine.get_or_none(id=line_id).select_related("booking__period__mode__establishment")
+        if line is None:
+            raise NotFound("réservation")
+        _require_staff_of(actor, line.booking.period.mode.establishment)
+        if line.state not in (LineState.ACCEPTEE, LineState.DEMANDE_ANNULATION):
+            raise ValidationError("Seule une présence acceptée se pointe.", code="INVALID_STATE", field="lineId")
+        if line.date > today():
+            raise ValidationError("On ne pointe pas un jour à venir.", code="FUTURE_DAY", field="lineId")
+        line.present = present
+        line.absence_justified = bool(justified) and not present
+        await line.save(update_fields=["present", "absence_justified", "updated_at"])
+        await _event(line, line.state, line.state, actor, "Présent" if present else
+                     ("Absence justifiée" if line.absence_justified else "Absent"))
+        return line
+
+
+# ---- billing, alerts, RGPD --------------------------------------------------------------------
+async def invoice_lines(start: date, end: date, household_ids: list[int]) -> list[Any]:
+    """Accepted units of [start, end], less justified absences and timely cancellations, priced
+    by the household's QF bracket (no QF: maximum tariff). Four queries for the whole batch."""
+    from core.billing.rules import tariff_grid_from_config, unit_price_cents
+    from core.billing.types import InvoiceLineDraft
+    from core.documents.models import Document, DocumentStatus
+
+    if not household_ids:
+        return []
+    settings = get_settings()
+    lines = await AlshBookingLine.filter(date__gte=start, date__lte=end, state__in=BILLABLE,
+                                         booking__household_id__in=household_ids) \
+        .select_related("unit", "booking__child", "booking__period__mode__establishment").order_by("date", "id")
+    lines = [ln for ln in lines if not (ln.state == LineState.ANNULEE and ln.cancelled_in_time)]
+    if not lines:
+        return []
+    qf = dict(await Household.filter(id__in=household_ids).values_list("id", "quotient_familial"))
+    absent_children = list({ln.booking.child_id for ln in lines if ln.present is False})  # type: ignore[attr-defined]
+    justif: dict[int, list[date]] = defaultdict(list)
+    if absent_children:
+        docs = await Document.filter(child_id__in=absent_children, type_code="justificatif_absence") \
+            .exclude(status=DocumentStatus.REFUSED).values_list("child_id", "uploaded_at")
+        for child_id, uploaded_at in docs:
+            justif[child_id].append(uploaded_at.astimezone(rules.PARIS).date())
+    days = int(config().get("absence_justification_days", 3))
+    grids: dict[int, Any] = {}
+    out = []
+    for ln in lines:
+        child = ln.booking.child
+        if ln.present is False and (ln.absence_justified or any(
+                rules.absence_justified_in_time(ln.date, up, days) for up in justif.get(child.id, []))):
+            continue
+        unit = ln.unit
+        if unit.id not in grids:
+            grids[unit.id] = tariff_grid_from_config(unit.tariff) if unit.tariff else None
+        grid = grids[unit.id]
+        household_id = ln.booking.household_id  # type: ignore[attr-defined]
+        price = unit_price_cents(grid, qf.get(household_id)) if grid is not None else 0
+        period = ln.booking.period
+        est = period.mode.establishment
+        service = settings.service(est.service_code)
+        out.append(InvoiceLineDraft(
+            household_id=household_id, regie_code=service.regie if service else "",
+            source_key=f"alsh:line:{ln.id}",
+            designation=f"{unit.billing_label or unit.name} ({ln.date:%d/%m/%Y})",
+            quantity="1", unit_price_cents=price, amount_cents=price, child_id=child.id,
+            establishment=f"{est.name} / {period.mode.name} / {period.name}", service_code=est.service_code))
+    return out
+
+
+async def alerts(household_id: int) -> list[Any]:
+    from core.contributions import Alert
+
+    counts = defaultdict(int)
+    rows = await AlshBookingLine.filter(booking__household_id=household_id, date__gte=today(),
+                                        state__in=[LineState.EN_ATTENTE, LineState.LISTE_ATTENTE]) \
+        .values_list("state", flat=True)
+    for state in rows:
+        counts[state] += 1
+    out = []
+    if counts[LineState.EN_ATTENTE]:
+        out.append(Alert(code="alsh_pending", count=counts[LineState.EN_ATTENTE],
+                         message=f"{counts[LineState.EN_ATTENTE]} réservation(s) ALSH en attente de traitement"))
+    if counts[LineState.LISTE_ATTENTE]:
+        out.append(Alert(code="alsh_waiting_list", count=counts[LineState.LISTE_ATTENTE],
+                         message=f"{counts[LineState.LISTE_ATTENTE]} réservation(s) ALSH en liste d'attente"))
+    return out
+
+
+async def rgpd_export(household_id: int) -> dict[str, Any]:
+    bookings = await AlshBooking.filter(household_id=household_id).prefetch_related("lines__unit", "child", "period")
+    return {"alsh_paj": {"bookings": [{
+        "number": rules.booking_number(b.number), "child": f"{b.child.first_name} {b.child.last_name}",
+        "period": b.period.name, "created_at": b.created_at.isoformat(),
+        "lines": [{"date": ln.date.isoformat(), "unit": ln.unit.name, "state": ln.state, "reason": ln.reason,
+                   "present": ln.present} for ln in b.lines]} for b in bookings],
+        "child_links": await AlshChildLink.filter(household_id=household_id).values("child_id", "created_at")}}
+
+
+async def rgpd_erase(household_id: int) -> None:
+    """Future and unbilled requests go; past accepted days stay (they back invoices), with reasons
+    and attendance notes cleared. Links of garde alternée go."""
+    async with in_transaction():
+        future = AlshBookingLine.filter(booking__household_id=household_id, date__gte=today())
+        freed = await future.filter(holds_place=True)
+        await AlshBookingLine.filter(id__in=await future.values_list("id", flat=True)).delete()
+        for line in freed:
+            await _release_place(line.unit_id, line.date)  # type: ignore[attr-defined]
+            await _promote_waiting(line.unit_id, line.date, None)  # type: ignore[attr-defined]
+        await AlshBookingLine.filter(booking__household_id=household_id).update(reason="")
+        await AlshLineEvent.filter(line__booking__household_id=household_id).update(note="")
+        empty = await AlshBooking.filter(household_id=household_id, lines__id__isnull=True).values_list("id", flat=True)
+        await AlshBooking.filter(id__in=list(empty)).delete()
+        await AlshChildLink.filter(household_id=household_id).delete()
+
+
+# ---- demo -------------------------------------------------------------------------------------
+DEMO_TARIFF_DAY = {"method": "qf_brackets", "brackets": [[700, 850], [1100, 1100], ["max", 1300]]}
+DEMO_TARIFF_MORNING = {"method": "qf_brackets", "brackets": [[700, 400], [1100, 500], ["max", 650]]}
+
+
+async def create_demo(today_: date) -> None:
+    if await AlshEstablishment.exists(name="ALSH BRAUD ET ST LOUIS"):
+        return
+    est = await AlshEstablishment.create(name="ALSH BRAUD ET ST LOUIS", service_code="alsh",
+                                         address="Place de la Mairie, 33820 BRAUD ET ST LOUIS")
+    await AlshEstablishment.create(name="PAJ LATRESNE", service_code="jeunesse")
+    mode = await AlshMode.create(establishment=est, name="MERCREDIS", kind="mercredis")
+    await AlshMode.create(establishment=est, name="VACANCES", kind="vacances")
+    start = today_ - timedelta(days=21)
+    end = today_ + timedelta(days=56)
+    at = now()
+    period = await AlshPeriod.create(mode=mode, name="Mercredis", start_date=start, end_date=end, weekdays=[3],
+                                     opens_at=at - timedelta(days=30), closes_at=at + timedelta(days=30),
+                                     cancel_days_before=2, cancel_time="12:00", cancel_working_days=True,
+                                     min_age=3, max_age=12, auto_accept=False)
+    period.mode = mode
+    mode.establishment = est
+    day = await create_unit(period, "JOURNEE_REPAS", "MERCREDI JOURNEE AVEC REPAS", 24, DEMO_TARIFF_DAY,
+                            excludes=["MATIN_SANS_REPAS"], billing_label="MERCREDIS JOURNEE AVEC REPAS")
+    await create_unit(period, "MATIN_SANS_REPAS", "MERCREDI MATIN SANS REPAS", 12, DEMO_TARIFF_MORNING,
+                      excludes=["JOURNEE_REPAS"], billing_label="MERCREDIS MATIN SANS REPAS")
+    cce = await Household.get_or_none(name="CCE")
+    junior = await Child.get_or_none(household=cce, first_name="Junior") if cce else None
+    if junior is None:
+        return
+    days = [d for d in await open_days(period) if d >= today_][:3]
+    user_id = await _demo_user_id(cce.id)
+    booking = await AlshBooking.create(number=await _next_number(), household=cce, child=junior, period=period,
+                                       created_by_id=user_id)
+    for i, d in enumerate(days):
+        await _take_place(day, d)
+        line = await AlshBookingLine.create(booking=booking, unit=day, date=d, holds_place=True,
+                                            state=LineState.ACCEPTEE if i == 0 else LineState.EN_ATTENTE)
+        await AlshLineEvent.create(line=line, from_state="", to_state=line.state)
+
+
+async def _demo_user_id(household_id: int) -> int | None:
+    from core.accounts.models import User
+
+    user = await User.filter(household_id=household_id).first()
+    return user.id if user else None
+
