@@ -11,7 +11,6 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 app = typer.Typer(help="Portail Famille: administration commands.", no_args_is_help=True)
 db_app = typer.Typer(help="Database: migrations.")
@@ -89,12 +88,9 @@ def demo(host: str = "127.0.0.1", port: int = 8000, serve: bool = typer.Option(T
     from core.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 
     _load_demo(date.today())
-    table = Table(title="Comptes de démonstration (mot de passe : " + DEMO_PASSWORD + ")")
-    table.add_column("email")
-    table.add_column("rôle")
+    console.print(f"[bold]Comptes de démonstration[/bold] (mot de passe : {DEMO_PASSWORD})")
     for email, (role, services) in DEMO_ACCOUNTS.items():
-        table.add_row(email, role + (f" ({', '.join(services)})" if services else ""))
-    console.print(table)
+        console.print(f"  {email}  {role}" + (f" ({', '.join(services)})" if services else ""), soft_wrap=True)
     if serve:
         console.print(f"GraphiQL : [bold]http://{host}:{port}/graphql[/bold]")
         _serve(host, port)

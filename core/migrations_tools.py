@@ -17,14 +17,28 @@ def host_with_all_plugins(host: PluginHost) -> PluginHost:
     return load_plugins(settings)
 
 
-async def make_migrations(host: PluginHost, *, check: bool = False) -> list[str]:
-    """Returns the `app.migration` names written (or that would be written with `check`)."""
-    config = tortoise_config(host_with_all_plugins(host), "sqlite://:memory:")
+async def _changes(config: dict) -> list:
     async with TortoiseContext() as ctx:
         await ctx.init(config=config)
-        writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
-    names = [f"{w.app_label}.{w.name}" for w in writers]
-    if not check:
+        return await MigrationAutodetector(ctx.apps, config["apps"]).changes()
+
+
+async def make_migrations(host: PluginHost, *, check: bool = False) -> list[str]:
+    """Returns the `app.migration` names written (or that would be written with `check`).
+
+    Core is written first: the autodetector makes a plugin's migration depend on core's latest one
+    only when that one is already on disk, and plugins' foreign keys point to core.
+    """
+    config = tortoise_config(host_with_all_plugins(host), "sqlite://:memory:")
+    core_only = {**config, "apps": {"core": config["apps"]["core"]}}
+    names: list[str] = []
+    for pass_config in (core_only, config):
+        writers = await _changes(pass_config)
+        names += [f"{w.app_label}.{w.name}" for w in writers]
+        if check:
+            if names:
+                break
+            continue
         for writer in writers:
             writer.write()
     return names

@@ -4,6 +4,7 @@ import functools
 from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from tortoise import fields
+from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
     initial = True
@@ -77,6 +78,17 @@ class Migration(migrations.Migration):
                 ('is_contact', fields.BooleanField(default=False)),
             ],
             options={'table': 'core_authorized_person', 'app': 'core', 'pk_attr': 'id', 'table_description': 'Someone allowed to collect the child and/or to be called.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='InvoiceSequence',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('regie_code', fields.CharField(max_length=40)),
+                ('year', fields.IntField()),
+                ('next_number', fields.IntField(default=1)),
+            ],
+            options={'table': 'core_invoice_sequence', 'app': 'core', 'unique_together': (('regie_code', 'year'),), 'pk_attr': 'id', 'table_description': 'Next invoice number of a régie for a year: numbers are never reused and never skipped.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -160,6 +172,24 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='BillingRun',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('period_start', fields.DateField()),
+                ('period_end', fields.DateField()),
+                ('started_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('finished_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('started_by', fields.ForeignKeyField('core.User', source_field='started_by_id', null=True, db_constraint=True, to_field='id', related_name='billing_runs', on_delete=OnDelete.SET_NULL)),
+                ('households_count', fields.IntField(default=0)),
+                ('invoices_count', fields.IntField(default=0)),
+                ('lines_count', fields.IntField(default=0)),
+                ('skipped_lines_count', fields.IntField(default=0)),
+                ('total_cents', fields.BigIntField(default=0)),
+            ],
+            options={'table': 'core_billing_run', 'app': 'core', 'pk_attr': 'id', 'table_description': 'One billing run over a period (what it created, when).'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='Demarche',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -179,6 +209,51 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='Invoice',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('number', fields.CharField(max_length=40)),
+                ('regie_code', fields.CharField(max_length=40)),
+                ('household', fields.ForeignKeyField('core.Household', source_field='household_id', db_constraint=True, to_field='id', related_name='invoices', on_delete=OnDelete.RESTRICT)),
+                ('kind', fields.CharField(default='invoice', max_length=16)),
+                ('corrects', fields.ForeignKeyField('core.Invoice', source_field='corrects_id', null=True, db_constraint=True, to_field='id', related_name='credit_notes', on_delete=OnDelete.RESTRICT)),
+                ('reason', fields.TextField(default='', unique=False)),
+                ('issued_on', fields.DateField()),
+                ('period_start', fields.DateField()),
+                ('period_end', fields.DateField()),
+                ('establishments', fields.TextField(default='', unique=False)),
+                ('total_cents', fields.BigIntField()),
+                ('paid_cents', fields.BigIntField(default=0)),
+                ('credited_cents', fields.BigIntField(default=0)),
+                ('status', fields.CharField(default='non_soldee', max_length=24)),
+                ('billing_run', fields.ForeignKeyField('core.BillingRun', source_field='billing_run_id', null=True, db_constraint=True, to_field='id', related_name='invoices', on_delete=OnDelete.SET_NULL)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'core_invoice', 'app': 'core', 'unique_together': (('regie_code', 'number'),), 'indexes': [Index(fields=['household_id', 'issued_on'])], 'pk_attr': 'id', 'table_description': 'An invoice (or credit note) of one household for one régie. Never edited after issue except'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='InvoiceLine',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('invoice', fields.ForeignKeyField('core.Invoice', source_field='invoice_id', db_constraint=True, to_field='id', related_name='lines', on_delete=OnDelete.CASCADE)),
+                ('regie_code', fields.CharField(max_length=40)),
+                ('child', fields.ForeignKeyField('core.Child', source_field='child_id', null=True, db_constraint=True, to_field='id', related_name='invoice_lines', on_delete=OnDelete.SET_NULL)),
+                ('child_name', fields.CharField(default='', max_length=200)),
+                ('source_key', fields.CharField(default='', max_length=200)),
+                ('active_source_key', fields.CharField(null=True, max_length=200)),
+                ('service_code', fields.CharField(default='', max_length=60)),
+                ('designation', fields.CharField(max_length=300)),
+                ('quantity', fields.DecimalField(max_digits=10, decimal_places=2)),
+                ('unit_price_cents', fields.BigIntField()),
+                ('amount_cents', fields.BigIntField()),
+                ('establishment', fields.CharField(default='', max_length=300)),
+                ('cancelled_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'core_invoice_line', 'app': 'core', 'unique_together': (('regie_code', 'active_source_key'),), 'pk_attr': 'id', 'table_description': 'One billed line. `active_source_key` equals `source_key` while the line stands and is NULL'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='NewsItem',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -191,6 +266,40 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
             options={'table': 'core_news_item', 'app': 'core', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Payment',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('invoice', fields.ForeignKeyField('core.Invoice', source_field='invoice_id', db_constraint=True, to_field='id', related_name='payments', on_delete=OnDelete.RESTRICT)),
+                ('amount_cents', fields.BigIntField()),
+                ('method', fields.CharField(max_length=16)),
+                ('reference', fields.CharField(default='', max_length=120)),
+                ('paid_on', fields.DateField()),
+                ('recorded_by', fields.ForeignKeyField('core.User', source_field='recorded_by_id', null=True, db_constraint=True, to_field='id', related_name='payments_recorded', on_delete=OnDelete.SET_NULL)),
+                ('recorded_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('reversed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('reversal_reason', fields.TextField(default='', unique=False)),
+            ],
+            options={'table': 'core_payment', 'app': 'core', 'pk_attr': 'id', 'table_description': 'A payment on an invoice (desk, SEPA, PayFiP). A rejected one is reversed, never deleted.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='PayfipOperation',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('id_op', fields.CharField(unique=True, max_length=80)),
+                ('invoice', fields.ForeignKeyField('core.Invoice', source_field='invoice_id', db_constraint=True, to_field='id', related_name='payfip_operations', on_delete=OnDelete.RESTRICT)),
+                ('amount_cents', fields.BigIntField()),
+                ('status', fields.CharField(default='pending', max_length=16)),
+                ('started_by', fields.ForeignKeyField('core.User', source_field='started_by_id', null=True, db_constraint=True, to_field='id', related_name='payfip_operations', on_delete=OnDelete.SET_NULL)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('completed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('provider_result', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('payment', fields.ForeignKeyField('core.Payment', source_field='payment_id', null=True, db_constraint=True, to_field='id', related_name='payfip_operations', on_delete=OnDelete.SET_NULL)),
+            ],
+            options={'table': 'core_payfip_operation', 'app': 'core', 'pk_attr': 'id', 'table_description': 'An online card payment started on PayFiP (idOp given by the provider).'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -1,0 +1,105 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise.fields.base import OnDelete
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('core', '0001_initial')]
+
+    initial = True
+
+    operations = [
+        ops.CreateModel(
+            name='SepaBatch',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('regie_code', fields.CharField(db_index=True, max_length=40)),
+                ('due_date', fields.DateField()),
+                ('message_id', fields.CharField(unique=True, max_length=35)),
+                ('sepa_format', fields.CharField(max_length=20)),
+                ('status', fields.CharField(default='built', max_length=10)),
+                ('count', fields.IntField(default=0)),
+                ('total_cents', fields.BigIntField(default=0)),
+                ('xml', fields.TextField(default='', unique=False)),
+                ('created_by', fields.ForeignKeyField('core.User', source_field='created_by_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('sent_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'prelevement_batch', 'app': 'prelevement', 'pk_attr': 'id', 'table_description': 'A pain.008 remittance of one régie for one collection date.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='SepaMandate',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('household', fields.ForeignKeyField('core.Household', source_field='household_id', db_constraint=True, to_field='id', related_name='sepa_mandates', on_delete=OnDelete.RESTRICT)),
+                ('regie_code', fields.CharField(db_index=True, max_length=40)),
+                ('rum', fields.CharField(unique=True, max_length=35)),
+                ('status', fields.CharField(default='pending', db_index=True, max_length=16)),
+                ('one_off', fields.BooleanField(default=False)),
+                ('account_holder', fields.CharField(max_length=140)),
+                ('iban', fields.CharField(max_length=34)),
+                ('bic', fields.CharField(max_length=11)),
+                ('bank_name', fields.CharField(default='', max_length=140)),
+                ('start_month', fields.DateField()),
+                ('information', fields.TextField(default='', unique=False)),
+                ('version', fields.IntField(default=1)),
+                ('amendment_original_iban', fields.CharField(default='', max_length=34)),
+                ('amendment_new_agent', fields.BooleanField(default=False)),
+                ('signed_on', fields.DateField(null=True)),
+                ('last_collection_on', fields.DateField(null=True)),
+                ('reject_count', fields.IntField(default=0)),
+                ('refusal_reason', fields.TextField(default='', unique=False)),
+                ('status_reason', fields.TextField(default='', unique=False)),
+                ('signed_document', fields.ForeignKeyField('core.Document', source_field='signed_document_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
+                ('rib_document', fields.ForeignKeyField('core.Document', source_field='rib_document_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
+                ('requested_by', fields.ForeignKeyField('core.User', source_field='requested_by_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
+                ('decided_by', fields.ForeignKeyField('core.User', source_field='decided_by_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
+                ('decided_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('ended_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'prelevement_mandate', 'app': 'prelevement', 'pk_attr': 'id', 'table_description': 'A SEPA Core mandate of one household for one régie (each régie has its own ICS).'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='SepaDebit',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('batch', fields.ForeignKeyField('prelevement.SepaBatch', source_field='batch_id', db_constraint=True, to_field='id', related_name='debits', on_delete=OnDelete.CASCADE)),
+                ('mandate', fields.ForeignKeyField('prelevement.SepaMandate', source_field='mandate_id', db_constraint=True, to_field='id', related_name='debits', on_delete=OnDelete.RESTRICT)),
+                ('household_id', fields.IntField(db_index=True)),
+                ('invoice_id', fields.IntField(db_index=True)),
+                ('invoice_number', fields.CharField(default='', max_length=40)),
+                ('claim_key', fields.IntField(null=True, unique=True)),
+                ('amount_cents', fields.BigIntField()),
+                ('sequence_type', fields.CharField(max_length=4)),
+                ('end_to_end_id', fields.CharField(max_length=35)),
+                ('amended', fields.BooleanField(default=False)),
+                ('status', fields.CharField(default='built', max_length=10)),
+                ('payment_id', fields.IntField(null=True)),
+                ('reject_code', fields.CharField(default='', max_length=4)),
+                ('rejected_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'prelevement_debit', 'app': 'prelevement', 'pk_attr': 'id', 'table_description': 'One collection (one invoice) of a batch. `claim_key` holds the invoice id while the debit'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='SepaMandateVersion',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('mandate', fields.ForeignKeyField('prelevement.SepaMandate', source_field='mandate_id', db_constraint=True, to_field='id', related_name='versions', on_delete=OnDelete.CASCADE)),
+                ('version', fields.IntField()),
+                ('account_holder', fields.CharField(max_length=140)),
+                ('iban', fields.CharField(max_length=34)),
+                ('bic', fields.CharField(max_length=11)),
+                ('bank_name', fields.CharField(default='', max_length=140)),
+                ('reason', fields.CharField(default='creation', max_length=40)),
+                ('created_by', fields.ForeignKeyField('core.User', source_field='created_by_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'prelevement_mandate_version', 'app': 'prelevement', 'unique_together': (('mandate', 'version'),), 'pk_attr': 'id', 'table_description': "One version of a mandate's debtor account: version 1 at the request, one more per change."},
+            bases=['Model'],
+        ),
+    ]
