@@ -12,7 +12,7 @@ from strawberry.types import ExecutionResult, Info
 
 from core.accounts.service import actor_from_session
 from core.context import Context, client_ip
-from core.errors import PortailError
+from core.errors import PortailError, ValidationError
 from core.permissions import Actor
 from core.plugins import PluginHost
 
@@ -32,6 +32,18 @@ def actor(info: Info) -> Actor:
 class OkResult:
     ok: bool = True
     message: str = ""
+
+
+def parse_id(value: Any, field: str = "id") -> int:
+    """GraphQL IDs travel as strings: a malformed one is bad input naming its argument."""
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        raise ValidationError("Identifiant invalide.", code="INVALID_ID", field=field) from None
+
+
+def parse_optional_id(value: Any, field: str = "id") -> int | None:
+    return None if value is None else parse_id(value, field)
 
 
 def session_token_from(request: Any) -> str | None:

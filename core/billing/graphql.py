@@ -15,17 +15,8 @@ from core.billing.models import Invoice, InvoiceLine, Payment
 from core.billing.types import BillingPeriod
 from core.config import get_settings
 from core.contributions import FileDownload, GraphQLContribution
-from core.graphql_support import actor, ctx
+from core.graphql_support import actor, ctx, parse_id
 from core.permissions import Actor, require_user
-
-
-def _id(value: strawberry.ID | str | int, field: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        from core.errors import NotFound
-
-        raise NotFound("facture") from None
 
 
 @strawberry.type
@@ -190,7 +181,7 @@ class BillingQuery:
 
     @strawberry.field(description="One invoice with its lines (own household, or staff of its régie).")
     async def invoice(self, info: Info, id: strawberry.ID) -> BillingInvoice:
-        return BillingInvoice.from_model(await service.get_invoice_for(actor(info), id))
+        return BillingInvoice.from_model(await service.get_invoice_for(actor(info), parse_id(id)))
 
     @strawberry.field(description="« Tarifs »: every activity's grid, with the family's bracket.")
     async def tariffs(self, info: Info) -> list[BillingTariff]:
@@ -216,7 +207,7 @@ class BillingQuery:
     @strawberry.field(description="Staff: invoices by household, régie and state (régies of their services).")
     async def invoices(self, info: Info, household_id: strawberry.ID | None = None, regie_code: str | None = None,
                        status: str | None = None) -> BillingInvoiceList:
-        hid = _id(household_id, "householdId") if household_id is not None else None
+        hid = parse_id(household_id, "householdId") if household_id is not None else None
         return _list(await service.staff_invoices(actor(info), hid, regie_code, status))
 
 
@@ -238,7 +229,7 @@ class BillingMutation:
     async def issue_credit_note(self, info: Info, invoice_id: strawberry.ID, reason: str,
                                 amount_cents: int | None = None,
                                 line_ids: list[strawberry.ID] | None = None) -> BillingInvoice:
-        ids = [_id(i, "lineIds") for i in line_ids] if line_ids else None
+        ids = [parse_id(i, "lineIds") for i in line_ids] if line_ids else None
         credit = await service.issue_credit_note(actor(info), invoice_id, reason, amount_cents, ids)
         return BillingInvoice.from_model(credit)
 

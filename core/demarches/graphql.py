@@ -13,17 +13,11 @@ from strawberry.types import Info
 from core.contributions import DemarcheType, GraphQLContribution
 from core.demarches import service
 from core.demarches.models import Demarche
-from core.errors import NotFound
-from core.graphql_support import actor
+from core.graphql_support import actor, parse_id
 
 ServiceArg = Annotated[str | None, strawberry.argument(name="service")]
 
 
-def _int(value: strawberry.ID | str | None, what: str) -> int:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        raise NotFound(what) from None
 
 
 @strawberry.type
@@ -116,14 +110,14 @@ class DemarchesMutation:
     async def submit_demarche(self, info: Info, type_code: str, data: JSON | None = None,
                               child_id: strawberry.ID | None = None,
                               attachments: list[Upload] | None = None) -> DemarcheItem:
-        child = _int(child_id, "enfant") if child_id is not None else None
+        child = parse_id(child_id, "childId") if child_id is not None else None
         d = await service.submit_demarche(actor(info), type_code, data, child, attachments)
         return _items([d])[0]
 
     @strawberry.mutation(description="Staff: in_progress | accepted | refused (with a response) | closed.")
     async def process_demarche(self, info: Info, id: strawberry.ID, status: str,
                                response: str | None = None) -> DemarcheItem:
-        d = await service.process_demarche(actor(info), _int(id, "démarche"), status, response)
+        d = await service.process_demarche(actor(info), parse_id(id, "id"), status, response)
         return _items([d])[0]
 
 

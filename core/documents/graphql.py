@@ -17,7 +17,7 @@ from core.contributions import GraphQLContribution
 from core.documents import service
 from core.documents.models import Document
 from core.documents.rules import MissingDocument
-from core.graphql_support import actor
+from core.graphql_support import actor, parse_id
 
 ServiceArg = Annotated[str | None, strawberry.argument(name="service")]
 
@@ -128,16 +128,9 @@ class DocumentsQuery:
 
     @strawberry.field(description="Staff: every document of a household.")
     async def household_documents(self, info: Info, household_id: strawberry.ID) -> list[FamilyDocument]:
-        return _docs(await service.household_documents(actor(info), _int(household_id, "foyer")))
+        return _docs(await service.household_documents(actor(info), parse_id(household_id, "householdId")))
 
 
-def _int(value: strawberry.ID | str | None, what: str) -> int:
-    from core.errors import NotFound
-
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        raise NotFound(what) from None
 
 
 @strawberry.type
@@ -145,14 +138,14 @@ class DocumentsMutation:
     @strawberry.mutation(description="« Envoyer un document » (PNG, JPEG or PDF), for the family or a child.")
     async def upload_document(self, info: Info, file: Upload, type_code: str,
                               child_id: strawberry.ID | None = None) -> FamilyDocument:
-        child = _int(child_id, "enfant") if child_id is not None else None
+        child = parse_id(child_id, "childId") if child_id is not None else None
         doc = await service.upload_document(actor(info), file, type_code, child)
         return FamilyDocument.from_model(doc, _labels())
 
     @strawberry.mutation(description="Staff: accept a document, or refuse it with a reason (mailed to the family).")
     async def review_document(self, info: Info, id: strawberry.ID, accept: bool,
                               reason: str | None = None) -> FamilyDocument:
-        doc = await service.review_document(actor(info), _int(id, "document"), accept, reason)
+        doc = await service.review_document(actor(info), parse_id(id, "id"), accept, reason)
         return FamilyDocument.from_model(doc, _labels())
 
 

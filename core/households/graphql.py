@@ -12,7 +12,7 @@ from strawberry.types import Info
 
 from core.config import get_settings
 from core.contributions import GraphQLContribution
-from core.graphql_support import OkResult, actor, ctx
+from core.graphql_support import OkResult, actor, ctx, parse_id, parse_optional_id
 from core.households import rules, service
 from core.households.models import (
     AuditLog,
@@ -28,15 +28,6 @@ from core.timeutil import today
 RANK_LABELS = {1: "Moi", 2: "Autre responsable"}
 
 
-def _id(value: strawberry.ID | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        from core.errors import NotFound
-
-        raise NotFound("objet") from None
 
 
 def _given(obj: Any) -> dict[str, Any]:
@@ -404,11 +395,11 @@ class HouseholdsQuery:
     @strawberry.field(description="Staff (or the family itself): one household file.")
     async def household(self, info: Info, id: strawberry.ID) -> HouseholdFile:
         a = actor(info)
-        return HouseholdFile.from_bundle(await service.get_household(a, _id(id)), a.user_id)
+        return HouseholdFile.from_bundle(await service.get_household(a, parse_optional_id(id, "id")), a.user_id)
 
     @strawberry.field(description="One child of the household (family: its own children only).")
     async def household_child(self, info: Info, id: strawberry.ID) -> HouseholdChild:
-        child, people = await service.get_child(actor(info), _id(id) or 0)
+        child, people = await service.get_child(actor(info), parse_id(id, "id"))
         return HouseholdChild.from_model(child, people)
 
     @strawberry.field(description="Family: « Mon profil », identity of my responsable.")
@@ -433,7 +424,7 @@ class HouseholdsQuery:
 
     @strawberry.field(description="Admin: who read or changed personal data.")
     async def audit_log(self, info: Info, household_id: strawberry.ID | None = None) -> list[HouseholdAuditEntry]:
-        rows = await service.audit_log(actor(info), _id(household_id))
+        rows = await service.audit_log(actor(info), parse_optional_id(household_id, "householdId"))
         return [HouseholdAuditEntry.from_model(r) for r in rows]
 
 
@@ -448,30 +439,30 @@ class HouseholdsMutation:
     async def update_household(self, info: Info, input: HouseholdInput,
                                household_id: strawberry.ID | None = None) -> HouseholdFile:
         a = actor(info)
-        return HouseholdFile.from_bundle(await service.update_household(a, input.values(), _id(household_id)),
+        return HouseholdFile.from_bundle(await service.update_household(a, input.values(), parse_optional_id(household_id, "householdId")),
                                          a.user_id)
 
     @strawberry.mutation(description="Create or update the « autre responsable » (rank 2).")
     async def save_other_responsable(self, info: Info, input: HouseholdResponsableInput,
                                      household_id: strawberry.ID | None = None) -> HouseholdResponsable:
         a = actor(info)
-        row = await service.save_other_responsable(a, input.values(), _id(household_id))
+        row = await service.save_other_responsable(a, input.values(), parse_optional_id(household_id, "householdId"))
         return HouseholdResponsable.from_model(row, a.user_id)
 
     @strawberry.mutation
     async def remove_other_responsable(self, info: Info, household_id: strawberry.ID | None = None) -> OkResult:
-        await service.remove_other_responsable(actor(info), _id(household_id))
+        await service.remove_other_responsable(actor(info), parse_optional_id(household_id, "householdId"))
         return OkResult()
 
     @strawberry.mutation(description="A born child (birthDate) or a child « à naître » (expectedBirthDate).")
     async def add_child(self, info: Info, input: HouseholdChildInput,
                         household_id: strawberry.ID | None = None) -> HouseholdChild:
-        child = await service.add_child(actor(info), input.values(), _id(household_id))
+        child = await service.add_child(actor(info), input.values(), parse_optional_id(household_id, "householdId"))
         return HouseholdChild.from_model(child, [])
 
     @strawberry.mutation
     async def update_child(self, info: Info, child_id: strawberry.ID, input: HouseholdChildInput) -> HouseholdChild:
-        return await _child_result(await service.update_child(actor(info), _id(child_id) or 0, input.values()))
+        return await _child_result(await service.update_child(actor(info), parse_id(child_id, "childId"), input.values()))
 
     @strawberry.mutation(description="Answers to every configured medical question, and the medical details.")
     async def set_child_medical(self, info: Info, child_id: strawberry.ID,
@@ -479,43 +470,43 @@ class HouseholdsMutation:
         answers = [(a.code, a.answer, a.text) for a in input.answers]
         details = {"antecedents": input.antecedents, "allergies": input.allergies, "doctor_name": input.doctor_name,
                    "doctor_phone": input.doctor_phone, "has_pai": input.has_pai, "has_aeeh": input.has_aeeh}
-        child = await service.set_child_medical(actor(info), _id(child_id) or 0, answers, details)
+        child = await service.set_child_medical(actor(info), parse_id(child_id, "childId"), answers, details)
         return await _child_result(child)
 
     @strawberry.mutation(description="Yes / no per configured authorisation code.")
     async def set_child_authorizations(self, info: Info, child_id: strawberry.ID,
                                        answers: list[HouseholdAuthorizationInput]) -> HouseholdChild:
-        child = await service.set_child_authorizations(actor(info), _id(child_id) or 0,
+        child = await service.set_child_authorizations(actor(info), parse_id(child_id, "childId"),
                                                        [(a.code, a.granted) for a in answers])
         return await _child_result(child)
 
     @strawberry.mutation(description="A person allowed to collect the child and/or to be called.")
     async def add_authorized_person(self, info: Info, child_id: strawberry.ID,
                                     input: HouseholdAuthorizedPersonInput) -> HouseholdAuthorizedPerson:
-        person = await service.add_authorized_person(actor(info), _id(child_id) or 0, input.values())
+        person = await service.add_authorized_person(actor(info), parse_id(child_id, "childId"), input.values())
         return HouseholdAuthorizedPerson.from_model(person)
 
     @strawberry.mutation
     async def update_authorized_person(self, info: Info, id: strawberry.ID,
                                        input: HouseholdAuthorizedPersonInput) -> HouseholdAuthorizedPerson:
-        person = await service.update_authorized_person(actor(info), _id(id) or 0, input.values())
+        person = await service.update_authorized_person(actor(info), parse_id(id, "id"), input.values())
         return HouseholdAuthorizedPerson.from_model(person)
 
     @strawberry.mutation
     async def delete_authorized_person(self, info: Info, id: strawberry.ID) -> OkResult:
-        await service.delete_authorized_person(actor(info), _id(id) or 0)
+        await service.delete_authorized_person(actor(info), parse_id(id, "id"))
         return OkResult()
 
     @strawberry.mutation(description="Staff, each September: ask households to update their file. Returns how many.")
     async def request_yearly_update(self, info: Info, household_ids: list[strawberry.ID] | None = None,
                                     all: bool = False) -> int:
-        ids = [_id(h) or 0 for h in household_ids or []]
+        ids = [parse_id(h, "householdIds") for h in household_ids or []]
         return await service.request_yearly_update(actor(info), ids, all)
 
     @strawberry.mutation(description="Family: « mon dossier est à jour » (refused while the file is incomplete).")
     async def confirm_yearly_update(self, info: Info, household_id: strawberry.ID | None = None) -> HouseholdFile:
         a = actor(info)
-        return HouseholdFile.from_bundle(await service.confirm_yearly_update(a, _id(household_id)), a.user_id)
+        return HouseholdFile.from_bundle(await service.confirm_yearly_update(a, parse_optional_id(household_id, "householdId")), a.user_id)
 
 
 contribution = GraphQLContribution(query=HouseholdsQuery, mutation=HouseholdsMutation)

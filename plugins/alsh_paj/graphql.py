@@ -9,7 +9,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from core.contributions import GraphQLContribution
-from core.graphql_support import actor
+from core.graphql_support import actor, parse_id
 from core.timeutil import today
 from plugins.alsh_paj import rules, service
 from plugins.alsh_paj.models import (
@@ -26,13 +26,6 @@ def _id(value: int) -> strawberry.ID:
     return strawberry.ID(str(value))
 
 
-def _int_id(value: strawberry.ID | str, field: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        from core.errors import ValidationError
-
-        raise ValidationError("Identifiant invalide.", code="INVALID_ID", field=field) from None
 
 
 @strawberry.type
@@ -306,7 +299,7 @@ class AlshSelection:
 
 
 def _selections(items: list[AlshSelectionInput]) -> list[service.Selection]:
-    return [service.Selection(date=s.date, unit_id=_int_id(s.unit_id, "selections")) for s in items]
+    return [service.Selection(date=s.date, unit_id=parse_id(s.unit_id, "selections")) for s in items]
 
 
 def _marker(first_name: str) -> str:
@@ -325,11 +318,11 @@ class AlshQuery:
 
     @strawberry.field(description="Étape 2: establishments / modes / periods open to the child (age, window).")
     async def alsh_offers(self, info: Info, child_id: strawberry.ID) -> list[AlshPeriodType]:
-        return [AlshPeriodType.of(p) for p in await service.offers(actor(info), _int_id(child_id, "childId"))]
+        return [AlshPeriodType.of(p) for p in await service.offers(actor(info), parse_id(child_id, "childId"))]
 
     @strawberry.field(description="Étape 3: the period's days with places left per unit and the child's lines.")
     async def alsh_period_days(self, info: Info, child_id: strawberry.ID, period_id: strawberry.ID) -> list[AlshDay]:
-        _, days = await service.period_days(actor(info), _int_id(child_id, "childId"), _int_id(period_id, "periodId"))
+        _, days = await service.period_days(actor(info), parse_id(child_id, "childId"), parse_id(period_id, "periodId"))
         return [AlshDay(date=d.date, open=not d.closed_label, closed_label=d.closed_label,
                         units=[AlshUnitPlaces(unit=AlshUnitType.of(u), remaining=r) for u, r in d.units],
                         booked=[AlshLine.of(ln) for ln in d.booked]) for d in days]
@@ -337,7 +330,7 @@ class AlshQuery:
     @strawberry.field(description="Étape 4, « Récapitulatif »: validates the selection without writing.")
     async def alsh_booking_summary(self, info: Info, child_id: strawberry.ID, period_id: strawberry.ID,
                                    selections: list[AlshSelectionInput]) -> AlshSummary:
-        p = await service.prepare(actor(info), _int_id(child_id, "childId"), _int_id(period_id, "periodId"),
+        p = await service.prepare(actor(info), parse_id(child_id, "childId"), parse_id(period_id, "periodId"),
                                   _selections(selections))
         return AlshSummary(child=f"{p.child.first_name} {p.child.last_name}", period=AlshPeriodType.of(p.period),
                            lines=[AlshSummaryLine(date=ln.date, unit=AlshUnitType.of(ln.unit), remaining=ln.remaining,
@@ -345,24 +338,24 @@ class AlshQuery:
 
     @strawberry.field(description="Mode recopie: the selection repeated over a range, weekdays or the period.")
     async def alsh_copy_preview(self, info: Info, input: AlshCopyInput) -> list[AlshSelection]:
-        out = await service.expand_copy(actor(info), _int_id(input.child_id, "childId"),
-                                        _int_id(input.period_id, "periodId"), _selections(input.selections),
+        out = await service.expand_copy(actor(info), parse_id(input.child_id, "childId"),
+                                        parse_id(input.period_id, "periodId"), _selections(input.selections),
                                         input.range_start, input.range_end, input.weekdays, input.whole_period)
         return [AlshSelection(date=s.date, unit_id=_id(s.unit_id)) for s in out]
 
     @strawberry.field
     async def alsh_booking(self, info: Info, id: strawberry.ID) -> AlshBookingType:
-        booking, lines = await service.get_booking(actor(info), _int_id(id, "id"))
+        booking, lines = await service.get_booking(actor(info), parse_id(id, "id"))
         return await AlshBookingType.of(booking, lines)
 
     @strawberry.field(description="« Historique »: state changes of the booking's lines, who and when.")
     async def alsh_booking_history(self, info: Info, id: strawberry.ID) -> list[AlshEvent]:
-        return [AlshEvent.of(e) for e in await service.booking_history(actor(info), _int_id(id, "id"))]
+        return [AlshEvent.of(e) for e in await service.booking_history(actor(info), parse_id(id, "id"))]
 
     @strawberry.field(description="« Mon planning »: the month's bookings of the household.")
     async def alsh_planning(self, info: Info, month: date, child_ids: list[strawberry.ID] | None = None,
                             show_cancelled: bool = False, show_linked: bool = False) -> list[AlshPlanningEntry]:
-        entries = await service.planning(actor(info), month, [_int_id(c, "childIds") for c in child_ids or []],
+        entries = await service.planning(actor(info), month, [parse_id(c, "childIds") for c in child_ids or []],
                                          show_cancelled, show_linked)
         ranks = await _ranks([e.line for e in entries])
         out = []
@@ -379,7 +372,7 @@ class AlshQuery:
     @strawberry.field(description="Staff: lines waiting for a decision (default: en_attente, demande_annulation).")
     async def alsh_requests(self, info: Info, establishment_id: strawberry.ID | None = None,
                             states: list[str] | None = None) -> list[AlshStaffLine]:
-        lines = await service.staff_requests(actor(info), _int_id(establishment_id, "establishmentId")
+        lines = await service.staff_requests(actor(info), parse_id(establishment_id, "establishmentId")
                                              if establishment_id else None, states)
         ranks = await _ranks(lines)
         return [AlshStaffLine(line=AlshLine.of(ln, ranks.get(ln.id)), booking_number=rules.booking_number(ln.booking.number),
@@ -389,7 +382,7 @@ class AlshQuery:
 
     @strawberry.field(description="Staff: the day's children per unit, medical alerts and who may collect them.")
     async def alsh_day_list(self, info: Info, establishment_id: strawberry.ID, date: date) -> list[AlshDayChild]:
-        _, entries = await service.day_list(actor(info), _int_id(establishment_id, "establishmentId"), date)
+        _, entries = await service.day_list(actor(info), parse_id(establishment_id, "establishmentId"), date)
         return [AlshDayChild(line_id=_id(e.line.id), unit=e.line.unit.name, child_id=_id(e.child.id),
                              first_name=e.child.first_name, last_name=e.child.last_name, has_pai=e.child.has_pai,
                              allergies=e.child.allergies, present=e.line.present,
@@ -412,40 +405,40 @@ class AlshMutation:
     @strawberry.mutation(description="« Valider »: a numbered booking, one line per (day, unit).")
     async def submit_alsh_booking(self, info: Info, child_id: strawberry.ID, period_id: strawberry.ID,
                                   selections: list[AlshSelectionInput]) -> AlshBookingType:
-        booking = await service.submit(actor(info), _int_id(child_id, "childId"), _int_id(period_id, "periodId"),
+        booking = await service.submit(actor(info), parse_id(child_id, "childId"), parse_id(period_id, "periodId"),
                                        _selections(selections))
         return await AlshBookingType.of(booking)
 
     @strawberry.mutation(description="Mode recopie: book the repeated selection for each target child.")
     async def submit_alsh_copy(self, info: Info, input: AlshCopyInput) -> list[AlshBookingType]:
         bookings = await service.submit_copy(
-            actor(info), _int_id(input.child_id, "childId"), _int_id(input.period_id, "periodId"),
+            actor(info), parse_id(input.child_id, "childId"), parse_id(input.period_id, "periodId"),
             _selections(input.selections), input.range_start, input.range_end, input.weekdays,
-            [_int_id(t, "targetChildIds") for t in input.target_child_ids], input.whole_period)
+            [parse_id(t, "targetChildIds") for t in input.target_child_ids], input.whole_period)
         return [await AlshBookingType.of(b) for b in bookings]
 
     @strawberry.mutation(description="Cancel lines: free before the deadline, a request to the service after it.")
     async def cancel_alsh_lines(self, info: Info, line_ids: list[strawberry.ID]) -> list[AlshLine]:
-        lines = await service.cancel_lines(actor(info), [_int_id(i, "lineIds") for i in line_ids])
+        lines = await service.cancel_lines(actor(info), [parse_id(i, "lineIds") for i in line_ids])
         return [AlshLine.of(ln) for ln in lines]
 
     @strawberry.mutation(description="Staff: accept / refuse lines (with reason), decide cancellation requests.")
     async def process_alsh_lines(self, info: Info, decisions: list[AlshDecisionInput]) -> list[AlshLine]:
         lines = await service.process(actor(info), [
-            service.Decision(line_id=_int_id(d.line_id, "decisions"), action=d.action, reason=d.reason,
+            service.Decision(line_id=parse_id(d.line_id, "decisions"), action=d.action, reason=d.reason,
                              waive_billing=d.waive_billing) for d in decisions])
         return [AlshLine.of(ln) for ln in lines]
 
     @strawberry.mutation(description="Staff: mark presence or absence (justified absences are not billed).")
     async def mark_alsh_presence(self, info: Info, line_id: strawberry.ID, present: bool,
                                  justified: bool = False) -> AlshLine:
-        line = await service.mark_presence(actor(info), _int_id(line_id, "lineId"), present, justified)
+        line = await service.mark_presence(actor(info), parse_id(line_id, "lineId"), present, justified)
         await line.fetch_related("unit")
         return AlshLine.of(line)
 
     @strawberry.mutation(description="Staff: let another household book for a child (garde alternée).")
     async def link_alsh_child(self, info: Info, child_id: strawberry.ID, household_id: strawberry.ID) -> bool:
-        await service.link_child(actor(info), _int_id(child_id, "childId"), _int_id(household_id, "householdId"))
+        await service.link_child(actor(info), parse_id(child_id, "childId"), parse_id(household_id, "householdId"))
         return True
 
 
@@ -460,13 +453,13 @@ class AlshAdminMutation:
     @strawberry.mutation(description="Staff: a mode d'accueil (MERCREDIS, VACANCES, périscolaire…).")
     async def create_alsh_mode(self, info: Info, establishment_id: strawberry.ID, name: str,
                                kind: str = "mercredis") -> strawberry.ID:
-        mode = await service.create_mode(actor(info), _int_id(establishment_id, "establishmentId"), name, kind)
+        mode = await service.create_mode(actor(info), parse_id(establishment_id, "establishmentId"), name, kind)
         return _id(mode.id)
 
     @strawberry.mutation(description="Staff: a bookable period with its window and cancellation rule.")
     async def create_alsh_period(self, info: Info, input: AlshPeriodInput) -> AlshPeriodType:
         period = await service.create_period(actor(info), service.PeriodInput(
-            mode_id=_int_id(input.mode_id, "modeId"), name=input.name, start_date=input.start_date,
+            mode_id=parse_id(input.mode_id, "modeId"), name=input.name, start_date=input.start_date,
             end_date=input.end_date, opens_at=input.opens_at, closes_at=input.closes_at, weekdays=input.weekdays,
             cancel_days_before=input.cancel_days_before, cancel_time=input.cancel_time,
             cancel_working_days=input.cancel_working_days, min_age=input.min_age, max_age=input.max_age,
@@ -475,19 +468,19 @@ class AlshAdminMutation:
 
     @strawberry.mutation(description="Staff: a unit bookable per day, with capacity, tariff and rules.")
     async def create_alsh_unit(self, info: Info, input: AlshUnitInput) -> AlshUnitType:
-        unit = await service.add_unit(actor(info), _int_id(input.period_id, "periodId"), input.code, input.name,
+        unit = await service.add_unit(actor(info), parse_id(input.period_id, "periodId"), input.code, input.name,
                                       input.capacity, input.tariff, list(input.excludes), list(input.requires),
                                       input.billing_label)
         return AlshUnitType.of(unit)
 
     @strawberry.mutation(description="Staff: change a unit's capacity (new places go to the waiting lists).")
     async def set_alsh_unit_capacity(self, info: Info, unit_id: strawberry.ID, capacity: int) -> AlshUnitType:
-        return AlshUnitType.of(await service.set_capacity(actor(info), _int_id(unit_id, "unitId"), capacity))
+        return AlshUnitType.of(await service.set_capacity(actor(info), parse_id(unit_id, "unitId"), capacity))
 
     @strawberry.mutation(description="Staff: close an establishment on a day (public holidays are automatic).")
     async def add_alsh_closed_day(self, info: Info, establishment_id: strawberry.ID, date: date,
                                   label: str = "Fermé") -> bool:
-        await service.add_closed_day(actor(info), _int_id(establishment_id, "establishmentId"), date, label)
+        await service.add_closed_day(actor(info), parse_id(establishment_id, "establishmentId"), date, label)
         return True
 
 

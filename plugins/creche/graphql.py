@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from core.contributions import GraphQLContribution
 from core.errors import ValidationError
-from core.graphql_support import actor
+from core.graphql_support import actor, parse_id
 from plugins.creche import rules, service
 from plugins.creche.models import (
     Absence,
@@ -29,11 +29,6 @@ CONTRACT_LABELS = {"draft": "Brouillon", "sent": "À signer", "returned": "Sign�
                    "signed": "Signé", "revised": "Révisé", "ended": "Terminé"}
 
 
-def _id(value: strawberry.ID | str, field: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationError("Identifiant invalide.", code="INVALID_ID", field=field) from None
 
 
 def _hhmm(value: int | None) -> str | None:
@@ -337,7 +332,7 @@ class CrecheQuery:
 
     @strawberry.field
     async def creche_contract(self, info: Info, id: strawberry.ID) -> CrecheContract:
-        return CrecheContract.from_model(await service.contract_for(actor(info), _id(id, "id")))
+        return CrecheContract.from_model(await service.contract_for(actor(info), parse_id(id, "id")))
 
     @strawberry.field(description="Month planning (YYYY-MM) of every child of the household, day by day.")
     async def creche_planning(self, info: Info, month: str, household_id: strawberry.ID | None = None
@@ -347,7 +342,7 @@ class CrecheQuery:
         except rules.RuleError as exc:
             raise ValidationError(exc.message, code=exc.code, field=exc.field) from None
         days = rules.month_days(year, m)
-        hid = _id(household_id, "householdId") if household_id is not None else None
+        hid = parse_id(household_id, "householdId") if household_id is not None else None
         return _plannings(await service.planning(actor(info), hid, days[0], days[-1]))
 
     @strawberry.field(description="Week planning (7 days from weekStart) of every child of the household.")
@@ -356,7 +351,7 @@ class CrecheQuery:
         from datetime import timedelta
 
         monday = week_start - timedelta(days=week_start.weekday())
-        hid = _id(household_id, "householdId") if household_id is not None else None
+        hid = parse_id(household_id, "householdId") if household_id is not None else None
         return _plannings(await service.planning(actor(info), hid, monday, monday + timedelta(days=6)))
 
     @strawberry.field
@@ -371,7 +366,7 @@ class CrecheQuery:
     @strawberry.field(description="Staff: audit of the corrections of a recorded attendance (oldest first).")
     async def creche_attendance_history(self, info: Info, attendance_id: strawberry.ID
                                         ) -> list[CrecheAttendanceCorrection]:
-        rows = await service.attendance_history(actor(info), _id(attendance_id, "attendanceId"))
+        rows = await service.attendance_history(actor(info), parse_id(attendance_id, "attendanceId"))
         return [CrecheAttendanceCorrection.from_model(c) for c in rows]
 
     @strawberry.field(description="Staff: children expected on a day with their arrival/departure.")
@@ -400,7 +395,7 @@ class CrecheMutation:
 
     @strawberry.mutation(description="Family: demande de place in one or more crèches.")
     async def submit_creche_request(self, info: Info, input: CrechePlaceRequestInput) -> CrechePlaceRequest:
-        r = await service.submit_request(actor(info), _id(input.child_id, "childId"), input.service_codes,
+        r = await service.submit_request(actor(info), parse_id(input.child_id, "childId"), input.service_codes,
                                          input.start_date, input.days_per_week, input.hours_per_week, input.comment)
         await r.fetch_related("child")
         r.establishment = None
@@ -410,47 +405,47 @@ class CrecheMutation:
     async def decide_creche_request(self, info: Info, request_id: strawberry.ID, service_code: str, status: str,
                                     rank: int | None = None, publish_rank: bool = False, comment: str = ""
                                     ) -> CrechePlaceRequest:
-        r = await service.decide_request(actor(info), _id(request_id, "requestId"), service_code, status, rank,
+        r = await service.decide_request(actor(info), parse_id(request_id, "requestId"), service_code, status, rank,
                                          publish_rank, comment)
         return CrechePlaceRequest.from_model(r, True)
 
     @strawberry.mutation(description="Staff: draft contract from an accepted request (fees computed by PSU).")
     async def create_creche_contract(self, info: Info, request_id: strawberry.ID, input: CrecheContractInput
                                      ) -> CrecheContract:
-        c = await service.create_contract(actor(info), _id(request_id, "requestId"), input.start_date, input.end_date,
+        c = await service.create_contract(actor(info), parse_id(request_id, "requestId"), input.start_date, input.end_date,
                                           _schedule_items(input.schedule), input.weeks_per_year)
         return CrecheContract.from_model(c)
 
     @strawberry.mutation(description="Staff: send the draft to the family (status sent, to sign).")
     async def send_creche_contract(self, info: Info, contract_id: strawberry.ID) -> CrecheContract:
-        return CrecheContract.from_model(await service.send_contract(actor(info), _id(contract_id, "contractId")))
+        return CrecheContract.from_model(await service.send_contract(actor(info), parse_id(contract_id, "contractId")))
 
     @strawberry.mutation(description="Family: return the signed contract (PDF/JPEG/PNG); staff then validate it.")
     async def send_signed_contract(self, info: Info, contract_id: strawberry.ID, file: Upload) -> CrecheContract:
         return CrecheContract.from_model(
-            await service.send_signed_contract(actor(info), _id(contract_id, "contractId"), file))
+            await service.send_signed_contract(actor(info), parse_id(contract_id, "contractId"), file))
 
     @strawberry.mutation(description="Staff: accept (status signed) or refuse (back to sent, reason required) the returned copy.")
     async def validate_signed_creche_contract(self, info: Info, contract_id: strawberry.ID, accept: bool,
                                               reason: str = "") -> CrecheContract:
         return CrecheContract.from_model(
-            await service.validate_signed_contract(actor(info), _id(contract_id, "contractId"), accept, reason))
+            await service.validate_signed_contract(actor(info), parse_id(contract_id, "contractId"), accept, reason))
 
     @strawberry.mutation(description="Staff: new revision of a contract from a date (same number).")
     async def revise_creche_contract(self, info: Info, contract_id: strawberry.ID, input: CrecheContractInput
                                      ) -> CrecheContract:
         return CrecheContract.from_model(await service.revise_contract(
-            actor(info), _id(contract_id, "contractId"), input.start_date, input.end_date,
+            actor(info), parse_id(contract_id, "contractId"), input.start_date, input.end_date,
             _schedule_items(input.schedule), input.weeks_per_year))
 
     @strawberry.mutation
     async def end_creche_contract(self, info: Info, contract_id: strawberry.ID, end_date: date) -> CrecheContract:
-        return CrecheContract.from_model(await service.end_contract(actor(info), _id(contract_id, "contractId"), end_date))
+        return CrecheContract.from_model(await service.end_contract(actor(info), parse_id(contract_id, "contractId"), end_date))
 
     @strawberry.mutation(description="Family: accueil occasionnel request for a day and hours.")
     async def request_creche_occasional_care(self, info: Info, child_id: strawberry.ID, service_code: str, day: date,
                                              start_time: str, end_time: str) -> CrecheOccasionalCare:
-        o = await service.request_occasional(actor(info), _id(child_id, "childId"), service_code, day, start_time,
+        o = await service.request_occasional(actor(info), parse_id(child_id, "childId"), service_code, day, start_time,
                                              end_time)
         await o.fetch_related("child", "establishment")
         return CrecheOccasionalCare.from_model(o)
@@ -459,12 +454,12 @@ class CrecheMutation:
     async def decide_creche_occasional_care(self, info: Info, id: strawberry.ID, accept: bool, reason: str = ""
                                             ) -> CrecheOccasionalCare:
         return CrecheOccasionalCare.from_model(
-            await service.decide_occasional(actor(info), _id(id, "id"), accept, reason))
+            await service.decide_occasional(actor(info), parse_id(id, "id"), accept, reason))
 
     @strawberry.mutation(description="Family: « Signaler une absence » (optional medical certificate).")
     async def report_creche_absence(self, info: Info, input: CrecheAbsenceInput,
                                     certificate: Upload | None = None) -> list[CrecheAbsence]:
-        rows = await service.report_absence(actor(info), [_id(c, "childIds") for c in input.child_ids], input.from_date,
+        rows = await service.report_absence(actor(info), [parse_id(c, "childIds") for c in input.child_ids], input.from_date,
                                             input.to_date, input.start_time, input.end_time, input.motive,
                                             input.comment, certificate)
         return [CrecheAbsence.from_model(a) for a in rows]
@@ -472,23 +467,23 @@ class CrecheMutation:
     @strawberry.mutation(description="Family: add the medical certificate of a reported absence.")
     async def add_creche_absence_certificate(self, info: Info, absence_id: strawberry.ID, file: Upload) -> CrecheAbsence:
         return CrecheAbsence.from_model(
-            await service.add_absence_certificate(actor(info), _id(absence_id, "absenceId"), file))
+            await service.add_absence_certificate(actor(info), parse_id(absence_id, "absenceId"), file))
 
     @strawberry.mutation(description="Staff: validate (deduction decided by the rules) or refuse an absence.")
     async def validate_creche_absence(self, info: Info, absence_id: strawberry.ID, accept: bool) -> CrecheAbsence:
-        return CrecheAbsence.from_model(await service.validate_absence(actor(info), _id(absence_id, "absenceId"), accept))
+        return CrecheAbsence.from_model(await service.validate_absence(actor(info), parse_id(absence_id, "absenceId"), accept))
 
     @strawberry.mutation(description="Staff: arrival / departure of a child on a day.")
     async def record_creche_attendance(self, info: Info, child_id: strawberry.ID, service_code: str, day: date,
                                        arrival: str, departure: str | None = None) -> CrecheAttendance:
         return await _attendance_out(await service.record_attendance(
-            actor(info), _id(child_id, "childId"), service_code, day, arrival, departure))
+            actor(info), parse_id(child_id, "childId"), service_code, day, arrival, departure))
 
     @strawberry.mutation(description="Staff of the crèche: correct a recorded arrival/departure (audited).")
     async def correct_creche_attendance(self, info: Info, attendance_id: strawberry.ID, arrival: str,
                                         departure: str | None = None, comment: str = "") -> CrecheAttendance:
         return await _attendance_out(await service.correct_attendance(
-            actor(info), _id(attendance_id, "attendanceId"), arrival, departure, comment))
+            actor(info), parse_id(attendance_id, "attendanceId"), arrival, departure, comment))
 
 
 contribution = GraphQLContribution(query=CrecheQuery, mutation=CrecheMutation)

@@ -13,7 +13,7 @@ from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from core.contributions import GraphQLContribution
-from core.graphql_support import actor, ctx
+from core.graphql_support import actor, ctx, parse_id
 from core.permissions import require_user
 from core.timeutil import now
 from plugins.messagerie import realtime
@@ -170,20 +170,13 @@ class MessagerieQuery:
 
     @strawberry.field
     async def message_thread(self, info: Info, id: strawberry.ID) -> MessageThreadNode:
-        return _node(await svc.get_thread(actor(info), _int(id)))
+        return _node(await svc.get_thread(actor(info), parse_id(id, "id")))
 
     @strawberry.field(description="Total unread messages of the caller (« MESSAGES (2) »).")
     async def message_unread_count(self, info: Info) -> int:
         return await svc.total_unread(actor(info))
 
 
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        from core.errors import NotFound
-
-        raise NotFound("conversation") from None
 
 
 @strawberry.type
@@ -205,12 +198,12 @@ class MessagerieMutation:
     @strawberry.mutation(description="Add a message to a thread (family or agent of the service).")
     async def reply_message_thread(self, info: Info, thread_id: strawberry.ID, body: str,
                                    attachments: list[Upload] | None = None) -> MessageItem:
-        message = await svc.reply(actor(info), _int(thread_id), body, attachments, host=ctx(info).host)
+        message = await svc.reply(actor(info), parse_id(thread_id, "threadId"), body, attachments, host=ctx(info).host)
         return MessageItem.from_model(message)
 
     @strawberry.mutation
     async def mark_message_thread_read(self, info: Info, thread_id: strawberry.ID) -> MessageThreadNode:
-        return _node(await svc.mark_read(actor(info), _int(thread_id)))
+        return _node(await svc.mark_read(actor(info), parse_id(thread_id, "threadId")))
 
     @strawberry.mutation(description="Staff: give the thread to an agent of its service (null: nobody).")
     async def assign_message_thread(self, info: Info, thread_id: strawberry.ID,
@@ -221,15 +214,15 @@ class MessagerieMutation:
                 agent = int(agent_id)
             except ValueError:
                 agent = -1
-        return _node(await svc.assign(actor(info), _int(thread_id), agent))
+        return _node(await svc.assign(actor(info), parse_id(thread_id, "threadId"), agent))
 
     @strawberry.mutation
     async def close_message_thread(self, info: Info, thread_id: strawberry.ID) -> MessageThreadNode:
-        return _node(await svc.set_closed(actor(info), _int(thread_id), True))
+        return _node(await svc.set_closed(actor(info), parse_id(thread_id, "threadId"), True))
 
     @strawberry.mutation
     async def reopen_message_thread(self, info: Info, thread_id: strawberry.ID) -> MessageThreadNode:
-        return _node(await svc.set_closed(actor(info), _int(thread_id), False))
+        return _node(await svc.set_closed(actor(info), parse_id(thread_id, "threadId"), False))
 
 
 @strawberry.type

@@ -107,7 +107,7 @@ async def test_run_billing_invoices_pdf_mail_and_idempotence(gql, lines_plugin, 
     assert await other.code(ONE, id=cdc["id"]) == "NOT_FOUND"
     assert (await other.download(cdc["pdfUrl"])).status_code == 404
     assert (await gql.download(cdc["pdfUrl"])).status_code in (401, 404)
-    assert await other.code(ONE, id="abc") == "NOT_FOUND"
+    assert await other.code(ONE, id="abc") == "INVALID_ID"
 
 
 async def test_run_billing_permissions_and_period(gql, lines_plugin):
