@@ -35,19 +35,30 @@ def bootstrap(settings: Settings | None = None, extra_plugins: dict[str, object]
     return host
 
 
-async def _mail_worker(stop: asyncio.Event, interval: float = 15.0) -> None:
+async def _background_worker(host: PluginHost, stop: asyncio.Event, interval: float = 15.0,
+                             maintenance_every: float = 3600.0) -> None:
+    """Deliver the outbox every `interval` seconds and run the plugins' maintenance hourly."""
     from core.mail.service import send_pending
+    from core.timeutil import today
 
+    loop = asyncio.get_running_loop()
+    next_maintenance = loop.time()
     while not stop.is_set():
         try:
-            await send_pending()
+            if host.settings.smtp.host:
+                await send_pending()
+            if loop.time() >= next_maintenance:
+                next_maintenance = loop.time() + maintenance_every
+                done = await host.maintenance(today())
+                if any(done.values()):
+                    log.info("maintenance: %s", done)
         except Exception:  # the worker must survive a broken row or a DB hiccup
-            log.exception("outbox delivery failed")
+            log.exception("background work failed")
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
-def create_app(host: PluginHost | None = None, *, manage_db: bool = True, mail_worker: bool = True) -> Starlette:
+def create_app(host: PluginHost | None = None, *, manage_db: bool = True, background: bool = True) -> Starlette:
     from schema import build_schema
 
     host = host or bootstrap()
@@ -86,7 +97,7 @@ def create_app(host: PluginHost | None = None, *, manage_db: bool = True, mail_w
         if manage_db:
             await init_db(host)
         stop = asyncio.Event()
-        worker = asyncio.create_task(_mail_worker(stop)) if mail_worker and settings.smtp.host else None
+        worker = asyncio.create_task(_background_worker(host, stop)) if background else None
         try:
             yield
         finally:

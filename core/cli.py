@@ -130,6 +130,16 @@ def create_staff(email: str, first_name: str, last_name: str,
     console.print(f"[green]Compte {role} créé :[/green] {email}")
 
 
+@app.command()
+def maintenance() -> None:
+    """Run the plugins' periodic housekeeping now (the server also runs it hourly)."""
+    from core.plugins import get_host
+    from core.timeutil import today
+
+    done = run_with_db(lambda: get_host().maintenance(today()))
+    console.print(", ".join(f"{k}: {v}" for k, v in done.items()) or "Rien à faire.")
+
+
 @mail_app.command("send")
 def mail_send() -> None:
     """Deliver pending mail now (ignoring the retry schedule)."""

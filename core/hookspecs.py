@@ -112,5 +112,14 @@ async def portail_demo_data(settings: Settings, today: date) -> None:
 
 
 @hookspec
+async def portail_maintenance(today: date) -> dict[str, int]:
+    """*async* Periodic housekeeping (expire stale requests, lapse old mandates…): `{what: count}`.
+
+    Run hourly by every app process and by `portail maintenance`: it must be idempotent and safe
+    when two processes run it at once.
+    """
+
+
+@hookspec
 def portail_startup(settings: Settings) -> None:
     """Check the plugin's configuration at start-up; raise to refuse a broken configuration."""

@@ -122,6 +122,12 @@ class PluginHost:
         # Plugins first (their rows point to core), core last.
         await _await_all(self.pm.hook.portail_rgpd_erase(household_id=household_id))
 
+    async def maintenance(self, today: date) -> dict[str, int]:
+        done: dict[str, int] = {}
+        for part in await _await_all(self.pm.hook.portail_maintenance(today=today)):
+            done.update(part or {})
+        return done
+
     async def demo_data(self, today: date) -> None:
         # Core first, then plugins in registration order: each step may use what came before.
         for impl in self.pm.hook.portail_demo_data.get_hookimpls():

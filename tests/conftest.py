@@ -136,7 +136,7 @@ def mailbox(smtp_server: Controller) -> Mailbox:
 
 @pytest.fixture(scope="session")
 def app(host: Any) -> Any:
-    return create_app(host, manage_db=False, mail_worker=False)
+    return create_app(host, manage_db=False, background=False)
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def make_library_plugin() -> SimpleNamespace:
 async def library_client(host):
     host.register(make_library_plugin(), "mediatheque")
     try:
-        app = create_app(host, manage_db=False, mail_worker=False)
+        app = create_app(host, manage_db=False, background=False)
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40001))
         async with httpx.AsyncClient(transport=transport, base_url="http://portail.test") as http:
             yield GraphQLClient(http)

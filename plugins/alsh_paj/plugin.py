@@ -57,6 +57,13 @@ async def portail_rgpd_erase(household_id: int) -> None:
 
 
 @hookimpl
+async def portail_maintenance(today: date) -> dict[str, int]:
+    from plugins.alsh_paj import service
+
+    return {"alsh_lines_expired": await service.expire_past_requests(today)}
+
+
+@hookimpl
 async def portail_demo_data(settings: Any, today: date) -> None:
     from plugins.alsh_paj import service
 

@@ -82,8 +82,8 @@ async def test_subscriber_on_instance_a_receives_message_posted_on_instance_b(se
     raw = {**settings.raw, "plugin": {**settings.raw.get("plugin", {}), "messagerie": config}}
     shared = replace(settings, raw=raw)
     host_a, host_b = load_plugins(shared), load_plugins(shared)  # two instances, nothing shared in memory
-    app_a = create_app(host_a, manage_db=False, mail_worker=False)
-    app_b = create_app(host_b, manage_db=False, mail_worker=False)
+    app_a = create_app(host_a, manage_db=False, background=False)
+    app_b = create_app(host_b, manage_db=False, background=False)
     backend_a, backend_b = backend_for(host_a), backend_for(host_b)
     assert backend_a is not backend_b and backend_a.name == backend
 
