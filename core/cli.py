@@ -74,10 +74,17 @@ def db_makemigrations(check: bool = typer.Option(False, help="Fail if models hav
 
 
 def _load_demo(today: date) -> None:
+    from datetime import timedelta
+
+    from core.billing.service import run_billing
+    from core.billing.types import BillingPeriod
     from core.plugins import get_host
 
     async def main() -> None:
         await get_host().demo_data(today)
+        # Last month billed, so that « Mes factures » has something to show (idempotent).
+        end = today.replace(day=1) - timedelta(days=1)
+        await run_billing(BillingPeriod(start=end.replace(day=1), end=end))
 
     run_with_db(main, migrate_first=True)
 
