@@ -19,7 +19,7 @@ from core.demarches.rules import (
     with_service_choices,
 )
 from core.errors import NotFound, ValidationError
-from core.files.service import read_bytes, read_upload, store_bytes
+from core.files.service import download_id, read_bytes, read_upload, store_bytes
 from core.households.models import Child
 from core.mail.service import queue_mail
 from core.permissions import Actor, own_household_id, require_confirmed, require_staff
@@ -139,10 +139,7 @@ async def download_attachment(actor: Actor, object_id: str) -> FileDownload:
     from core.permissions import require_user
 
     require_user(actor)
-    try:
-        attachment_id = int(object_id)
-    except (TypeError, ValueError):
-        raise NotFound("pièce jointe") from None
+    attachment_id = download_id(object_id, "pièce jointe")
     attachment = await DemarcheAttachment.get_or_none(id=attachment_id).select_related("demarche", "file")
     if attachment is None:
         raise NotFound("pièce jointe")

@@ -23,7 +23,7 @@ from core.documents.rules import (
     requirer_label,
 )
 from core.errors import NotFound
-from core.files.service import read_bytes, store_upload
+from core.files.service import download_id, read_bytes, store_upload
 from core.households.models import Child, Household
 from core.mail.service import queue_mail
 from core.permissions import (
@@ -168,10 +168,7 @@ async def review_document(actor: Actor, document_id: int, accept: bool, reason: 
 async def download_document(actor: Actor, object_id: str) -> FileDownload:
     """`/files/document/<id>`: the owner household or staff; anyone else gets NotFound."""
     require_user(actor)
-    try:
-        document_id = int(object_id)
-    except (TypeError, ValueError):
-        raise NotFound("document") from None
+    document_id = download_id(object_id, "document")
     doc = await Document.get_or_none(id=document_id).select_related("file")
     if doc is None:
         raise NotFound("document")

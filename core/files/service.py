@@ -11,7 +11,7 @@ from typing import Any
 import filetype
 
 from core.config import get_settings
-from core.errors import ValidationError
+from core.errors import NotFound, ValidationError
 from core.files.models import StoredFile
 
 # Only these, decided from the bytes (a renamed .exe is refused whatever its name says).
@@ -68,6 +68,13 @@ async def store_bytes(filename: str, content: bytes, *, household_id: int | None
 async def store_upload(upload: Any, *, household_id: int | None, uploaded_by_id: int | None) -> StoredFile:
     filename, content = await read_upload(upload)
     return await store_bytes(filename, content, household_id=household_id, uploaded_by_id=uploaded_by_id)
+
+
+def download_id(object_id: str, what: str) -> int:
+    """The id of `/files/<kind>/<id>`: a malformed one is a missing file (404), like a foreign one."""
+    if not str(object_id).isdigit():
+        raise NotFound(what)
+    return int(object_id)
 
 
 def read_bytes(stored: StoredFile) -> bytes:

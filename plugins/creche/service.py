@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 from core.config import ServiceConfig, get_settings
 from core.contributions import Alert, FileDownload
 from core.errors import Conflict, NotFound, ValidationError
+from core.files.service import download_id, store_upload
 from core.households.models import Child, Household
 from core.mail.service import queue_mail
 from core.permissions import (
@@ -356,7 +357,6 @@ async def send_signed_contract(actor: Actor, contract_id: int, upload: Any) -> C
     """The family returns the signed copy: stored as a document « contrat_accueil_signe » of the child,
     the contract waits for staff validation (status `returned`), then `validateSignedCrecheContract`."""
     from core.documents.models import Document
-    from core.files.service import store_upload
 
     require_confirmed(actor)
     contract = await contract_for(actor, contract_id)
@@ -425,9 +425,7 @@ async def end_contract(actor: Actor, contract_id: int, end: date) -> Contract:
 async def contract_pdf(actor: Actor, object_id: str) -> FileDownload:
     from core.pdf import render_pdf
 
-    if not object_id.isdigit():
-        raise NotFound("contrat")
-    contract = await contract_for(actor, int(object_id))
+    contract = await contract_for(actor, download_id(object_id, "contrat"))
     household = await Household.get(id=contract.household_id).prefetch_related("responsables")  # type: ignore[attr-defined]
     schedule = rules.schedule_from_json(contract.schedule)
     rows = [(rules.WEEKDAYS_FR[d], rules.fmt_hhmm(a), rules.fmt_hhmm(e)) for d, (a, e) in sorted(schedule.items())]
@@ -578,7 +576,6 @@ async def list_occasionals(actor: Actor, code: str | None = None) -> list[Occasi
 async def report_absence(actor: Actor, child_ids: list[int], from_date: date, to_date: date, start_time: str,
                          end_time: str, motive: str, comment: str, certificate: Any | None) -> list[Absence]:
     """« Signaler une absence »: one row per child; `kind` says cancellation or absence report."""
-    from core.files.service import store_upload
 
     require_confirmed(actor)
     with rule_errors():
@@ -620,7 +617,6 @@ async def _absence_for(actor: Actor, absence_id: int) -> Absence:
 
 
 async def add_absence_certificate(actor: Actor, absence_id: int, upload: Any) -> Absence:
-    from core.files.service import store_upload
 
     require_confirmed(actor)
     absence = await _absence_for(actor, absence_id)

@@ -15,7 +15,15 @@ from core.config import ServiceConfig, get_settings
 from core.contributions import Alert, FileDownload
 from core.errors import Conflict, Forbidden, NotFound, ValidationError
 from core.files.models import StoredFile
-from core.files.service import check_size, delete_bytes, read_bytes, read_upload, sniff, store_bytes
+from core.files.service import (
+    check_size,
+    delete_bytes,
+    download_id,
+    read_bytes,
+    read_upload,
+    sniff,
+    store_bytes,
+)
 from core.households.models import Child, Household
 from core.mail.service import queue_mail
 from core.permissions import Actor, own_household_id, require_confirmed, require_staff, require_user
@@ -292,10 +300,7 @@ async def message_for_event(actor: Actor, event: dict[str, Any]) -> MessageMessa
 async def download_attachment(actor: Actor, object_id: str) -> FileDownload:
     """`/files/message_attachment/<id>`: participants of the thread only, anyone else NotFound."""
     require_user(actor)
-    try:
-        attachment_id = int(object_id)
-    except (TypeError, ValueError):
-        raise NotFound("pièce jointe") from None
+    attachment_id = download_id(object_id, "pièce jointe")
     attachment = await MessageAttachment.get_or_none(id=attachment_id).select_related("message__thread", "file")
     if attachment is None or not can_see(actor, attachment.message.thread):
         raise NotFound("pièce jointe")

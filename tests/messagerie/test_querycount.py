@@ -3,17 +3,13 @@ unread counts and last messages come from aggregated queries, not one query per 
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-from collections.abc import Iterator
 from datetime import timedelta
-
-from tortoise import connections
 
 from core.accounts.models import Role
 from core.timeutil import now
 from plugins.messagerie.models import MessageMessage, MessageThread
 from tests.conftest import make_family, make_staff
+from tests.querycount import count_queries
 
 LIST = """{ messageThreads(limit: 100) { id service serviceName householdName childName status assignedToName
   unreadCount awaitingReplySince unansweredMinutes
@@ -34,44 +30,10 @@ async def _make_threads(household, kids, family_user, agent, first: int, count: 
     await MessageMessage.bulk_create(messages, batch_size=500)
 
 
-_METHODS = ("execute_query", "execute_query_dict", "execute_insert", "execute_many", "execute_script")
-
-
-@contextlib.contextmanager
-def count_queries() -> Iterator[list[str]]:
-    """Like tests/querycount.py, but the "already inside a counted call" flag is per asyncio task
-    (a ContextVar): DataLoaders run their batches concurrently, and a shared depth counter would
-    skip the queries that overlap in time."""
-    statements: list[str] = []
-    depth: contextvars.ContextVar[int] = contextvars.ContextVar("depth", default=0)
-    client_cls = type(connections.get("default"))
-    originals = {name: getattr(client_cls, name) for name in _METHODS}
-
-    def wrap(original):
-        async def counted(self, query, *args, **kwargs):
-            if depth.get() == 0:
-                statements.append(str(query))
-            token = depth.set(depth.get() + 1)
-            try:
-                return await original(self, query, *args, **kwargs)
-            finally:
-                depth.reset(token)
-
-        return counted
-
-    for name in _METHODS:
-        setattr(client_cls, name, wrap(originals[name]))
-    try:
-        yield statements
-    finally:
-        for name, original in originals.items():
-            setattr(client_cls, name, original)
-
-
 async def _count(client) -> tuple[int, dict]:
     with count_queries() as log:
         data = await client.ok(LIST)
-    return len(log), data
+    return log.count, data
 
 
 async def test_thread_list_query_count_does_not_grow(gql):
