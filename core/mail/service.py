@@ -1,6 +1,7 @@
 """Queue mail from any service (inside its transaction) and deliver the outbox with aiosmtplib.
 
-Templates are Jinja pairs `<name>.subject.txt`, `<name>.txt` and optionally `<name>.html`, found
+Templates are Jinja pairs `<name>.subject.txt`, `<name>.txt` and optionally `<name>.html` (else the
+text is laid out in `mail/_layout.html`), found
 under `core/templates/mail/` or a plugin's `templates/` (prefix `<plugin>/`).
 """
 
@@ -32,7 +33,8 @@ async def queue_mail(to: str, template: str, context: dict[str, Any] | None = No
     try:
         html = render(f"{template}.html", ctx)
     except TemplateNotFound:
-        html = ""
+        # Every mail has an HTML part: the text in the community's layout, links made clickable.
+        html = render("mail/_layout.html", {**ctx, "subject": subject, "text": text.strip()})
     return await OutboxMail.create(to=to, subject=subject, text_body=text, html_body=html,
                                    template=template, household_id=household_id,
                                    next_attempt_at=now())

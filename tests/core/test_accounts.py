@@ -40,6 +40,8 @@ async def test_self_registration_mail_confirmation_and_login(gql, mailbox):
     assert data["register"]["ok"]
     text = await delivered_text(mailbox, "nouvelle@example.org")
     assert "aucune demande d'inscription ne sera prise en compte" in text
+    html = mailbox.to("nouvelle@example.org")[-1].get_body(preferencelist=("html",)).get_content()
+    assert f'<a href="http://127.0.0.1:8000/confirmer?token={token_in(text)}">' in html  # text + HTML parts
 
     login = (await gql.ok(LOGIN, email="nouvelle@example.org", password="famille2024x"))["login"]
     assert login["user"]["emailConfirmed"] is False  # may log in, but no request is accepted yet

@@ -1,0 +1,91 @@
+"""The two seed guides walked over the demo data, through HTTP, with every plugin on: what a TESTBO
+parent (crèche guide) and the CCE parent (ALSH guide) see, and what their agents see."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from core.accounts.models import User
+from core.billing.service import run_billing
+from core.billing.types import BillingPeriod
+from core.timeutil import today
+
+HOME = "{ home { alertCount alerts { code count } children { firstName } } }"
+
+
+@pytest.fixture
+async def demo(host):
+    await host.demo_data(today())
+    end = today().replace(day=1) - timedelta(days=1)
+    await run_billing(BillingPeriod(start=end.replace(day=1), end=end))
+    # loading twice is harmless
+    await host.demo_data(today())
+
+
+async def as_demo(gql, email: str):
+    return await gql.as_user(await User.get(email=email))
+
+
+async def test_creche_guide_family_side(demo, gql):
+    family = await as_demo(gql, "patricia.testbo@demo.portail-famille.fr")
+    home = (await family.ok(HOME))["home"]
+    assert [c["firstName"] for c in home["children"]] == ["Elena", "Valentine", "Luc", "Chloé"]
+    codes = {a["code"] for a in home["alerts"]}
+    assert "unread_messages" in codes  # « MESSAGES (2) »
+    assert home["alertCount"] == sum(a["count"] for a in home["alerts"])
+
+    household = (await family.ok("{ myHousehold { name city familySituation children { firstName } } }"))["myHousehold"]
+    assert (household["name"], household["city"], household["familySituation"]) == ("TESTBO", "LATRESNE", "marie")
+
+    month = today().strftime("%Y-%m")
+    planning = (await family.ok("query($m: String!) { crechePlanning(month: $m) { firstName days { status } } }", m=month))["crechePlanning"]
+    luc = next(p for p in planning if p["firstName"] == "Luc")
+    assert any(d and d["status"] for d in luc["days"])
+
+    contracts = (await family.ok("{ crecheContracts { title pdfUrl } }"))["crecheContracts"]
+    assert any(c["title"].startswith("Contrat n°33") for c in contracts)
+    pdf = await family.download(contracts[0]["pdfUrl"])
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+    mandates = (await family.ok("{ sepaMandates { regieCode status maskedIban } }"))["sepaMandates"]
+    assert {m["regieCode"] for m in mandates} == {"cdc", "st_caprais"}
+    assert all("*" in m["maskedIban"] for m in mandates)
+
+    threads = (await family.ok("{ messageThreads { serviceName unreadCount } messageUnreadCount }"))
+    assert threads["messageUnreadCount"] == 2
+    assert (await family.ok("{ messageContacts { name phone } }"))["messageContacts"]
+
+    tariffs = (await family.ok("{ tariffs { label } }"))["tariffs"]
+    assert tariffs
+
+
+async def test_alsh_guide_family_side(demo, gql):
+    family = await as_demo(gql, "cce@demo.portail-famille.fr")
+    children = (await family.ok("{ alshChildren { firstName } }"))["alshChildren"]
+    assert {c["firstName"] for c in children} == {"Junior", "Enfant"}
+    start = today().replace(day=1)
+    months = {start, (start - timedelta(days=1)).replace(day=1), (start + timedelta(days=32)).replace(day=1)}
+    entries = []
+    for month in months:
+        entries += (await family.ok("query($m: Date!) { alshPlanning(month: $m) { childName bookingNumber } }",
+                                    m=month.isoformat()))["alshPlanning"]
+    assert any("Junior" in e["childName"] for e in entries)
+    invoices = (await family.ok("{ myInvoices { count items { number } } }"))["myInvoices"]
+    assert invoices["count"] == len(invoices["items"])
+
+
+async def test_agents_see_their_services_only(demo, gql):
+    creche_agent = await as_demo(gql, "agent.creche@demo.portail-famille.fr")
+    alsh_agent = await as_demo(gql, "agent.alsh@demo.portail-famille.fr")
+    assert (await creche_agent.ok("{ messageThreads { serviceName } }"))["messageThreads"]
+    assert (await alsh_agent.ok("{ messageThreads { serviceName } }"))["messageThreads"] == []
+    found = (await alsh_agent.ok('{ searchHouseholds(text: "TESTBO") { total } }'))["searchHouseholds"]
+    assert found["total"] == 1
+    waiting = (await creche_agent.ok('{ crecheWaitingList(serviceCode: "creche_la_ritournelle") { status } }'))
+    assert waiting["crecheWaitingList"]
+    assert await alsh_agent.code('{ crecheWaitingList(serviceCode: "creche_la_ritournelle") { status } }') in (
+        "FORBIDDEN", "NOT_FOUND")
+
+
