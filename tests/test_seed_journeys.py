@@ -3,7 +3,7 @@ parent (crèche guide) and the CCE parent (ALSH guide) see, and what their agent
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
