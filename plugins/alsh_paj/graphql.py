@@ -271,12 +271,13 @@ class AlshPeriodInput:
     opens_at: datetime
     closes_at: datetime
     weekdays: list[int] = strawberry.field(description="ISO weekdays the period is open, 3 = mercredi.")
-    cancel_days_before: int = 2
-    cancel_time: str = "12:00"
-    cancel_working_days: bool = False
-    min_age: int = 3
-    max_age: int = 12
-    auto_accept: bool = False
+    # Defaults come from the service's PeriodInput: one place decides them.
+    cancel_days_before: int = service.PeriodInput.cancel_days_before
+    cancel_time: str = service.PeriodInput.cancel_time
+    cancel_working_days: bool = service.PeriodInput.cancel_working_days
+    min_age: int = service.PeriodInput.min_age
+    max_age: int = service.PeriodInput.max_age
+    auto_accept: bool = service.PeriodInput.auto_accept
 
 
 @strawberry.input
