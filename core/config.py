@@ -96,6 +96,32 @@ class SecurityConfig:
 
 
 @dataclass(frozen=True)
+class AccountsConfig:
+    """`[accounts]`: who besides admins may open access to a household.
+
+    `opening_services` lists the service codes whose agents may open a household's account and create
+    a household from scratch (seed guide 001: « le compte est ouvert par les services »). Empty: admins only.
+    """
+
+    opening_services: tuple[str, ...] = ()
+
+
+def _accounts(table: dict[str, Any], service_codes: set[str]) -> AccountsConfig:
+    unknown_keys = set(table) - {"opening_services"}
+    if unknown_keys:
+        raise ValueError(f"[accounts]: unknown key(s) {', '.join(sorted(unknown_keys))}")
+    value = table.get("opening_services", [])
+    if isinstance(value, str):  # PORTAIL_ACCOUNTS__OPENING_SERVICES=creche,alsh
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("[accounts] opening_services must be a list of service codes")
+    unknown = [v for v in value if v not in service_codes]
+    if unknown:
+        raise ValueError(f"[accounts] opening_services: unknown service(s) {', '.join(unknown)}")
+    return AccountsConfig(opening_services=tuple(value))
+
+
+@dataclass(frozen=True)
 class Settings:
     community: Community
     database_url: str
@@ -109,6 +135,7 @@ class Settings:
     medical_questions: tuple[Choice, ...]
     authorizations: tuple[Choice, ...]
     document_types: tuple[Choice, ...]
+    accounts: AccountsConfig = field(default_factory=AccountsConfig)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def plugin_config(self, name: str) -> dict[str, Any]:
@@ -175,6 +202,7 @@ def settings_from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
     if not storage_path.is_absolute():
         storage_path = base_dir / storage_path
     households = raw.get("households", {})
+    services = tuple(ServiceConfig(**s) for s in raw.get("services", []))
     return Settings(
         community=community,
         database_url=database_url,
@@ -183,11 +211,12 @@ def settings_from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         security=SecurityConfig(**raw.get("security", {})),
         storage_path=storage_path,
         max_upload_bytes=int(storage.get("max_upload_bytes", 5 * 1024 * 1024)),
-        services=tuple(ServiceConfig(**s) for s in raw.get("services", [])),
+        services=services,
         regies=tuple(RegieConfig(**r) for r in raw.get("regies", [])),
         medical_questions=_choices(households.get("medical_questions", [])),
         authorizations=_choices(households.get("authorizations", [])),
         document_types=_choices(raw.get("document_types", [])),
+        accounts=_accounts(dict(raw.get("accounts", {})), {s.code for s in services}),
         raw=raw,
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.accounts.models import Role, User
+from core.config import get_settings
 from core.errors import Forbidden, NotAuthenticated, NotFound, PortailError
 
 
@@ -92,6 +93,22 @@ def require_admin(actor: Actor) -> User:
     user = require_user(actor)
     if not actor.is_admin:
         raise Forbidden()
+    return user
+
+
+def may_open_accounts(actor: Actor) -> bool:
+    """Opening access to a household (an account on it, or a new household) is an admin act, or a
+    right the community gives explicitly to the agents of `[accounts] opening_services`."""
+    if actor.is_admin:
+        return True
+    return (actor.user is not None and actor.user.role == Role.AGENT
+            and bool(actor.services & set(get_settings().accounts.opening_services)))
+
+
+def require_account_opener(actor: Actor) -> User:
+    user = require_user(actor)
+    if not may_open_accounts(actor):
+        raise Forbidden("Seuls les administrateurs et les services habilités peuvent ouvrir l'accès à un foyer.")
     return user
 
 

@@ -10,7 +10,7 @@ from strawberry.types import Info
 from core.accounts import service
 from core.accounts.models import User
 from core.contributions import GraphQLContribution
-from core.graphql_support import SESSION_COOKIE, OkResult, actor, ctx
+from core.graphql_support import SESSION_COOKIE, OkResult, actor, ctx, parse_id
 
 SAME_ANSWER = "Si cette adresse correspond à un compte, un email vient d'être envoyé."
 
@@ -108,10 +108,14 @@ class AccountsMutation:
         await service.reset_password(token, new_password)
         return OkResult(message="Votre mot de passe a été modifié. Vous pouvez vous connecter.")
 
-    @strawberry.mutation(description="Staff: open the account of a household; the family gets a mail to set its password.")
+    @strawberry.mutation(description=(
+        "Admins and agents of `[accounts] opening_services`: open the account of a household; the family gets a "
+        "mail to set its password. A household that already has an account needs `additionalAccess: true`, and "
+        "its current holders are mailed. Written to the audit log."))
     async def open_family_account(self, info: Info, household_id: strawberry.ID, email: str, first_name: str,
-                                  last_name: str) -> Me:
-        user = await service.open_account_for_household(actor(info), int(household_id), email, first_name, last_name)
+                                  last_name: str, additional_access: bool = False) -> Me:
+        user = await service.open_account_for_household(actor(info), parse_id(household_id, "householdId"), email,
+                                                        first_name, last_name, additional_access=additional_access)
         return Me.from_model(user)
 
 

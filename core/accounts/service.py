@@ -7,15 +7,16 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core.accounts.models import AuthToken, LoginFailure, Role, TokenPurpose, User
 from core.accounts.rules import check_password_strength, hash_token, new_token, normalize_email
 from core.config import get_settings
-from core.errors import PortailError, ValidationError
-from core.households.models import Household, Responsable
+from core.errors import NotFound, PortailError, ValidationError
+from core.households.models import AuditLog, Household, Responsable
 from core.mail.service import queue_mail
-from core.permissions import Actor, require_staff, require_user
+from core.permissions import Actor, require_account_opener, require_user
 from core.timeutil import now
 
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
@@ -104,26 +105,61 @@ async def register(email: str, password: str, first_name: str, last_name: str) -
         await _send_confirmation(user, staff_opened=False)
 
 
-async def open_account_for_household(actor: Actor, household_id: int, email: str, first_name: str,
-                                     last_name: str) -> User:
-    """An agent opens the family's account: the family gets a mail to confirm and set a password."""
-    require_staff(actor)
-    email = normalize_email(email)
-    async with in_transaction():
-        household = await Household.get_or_none(id=household_id)
-        if household is None:
-            from core.errors import NotFound
+class HouseholdHasAccount(PortailError):
+    code = "HOUSEHOLD_HAS_ACCOUNT"
 
-            raise NotFound("foyer")
-        if await User.exists(email=email):
-            raise ValidationError("Un compte existe déjà pour cette adresse.", code="EMAIL_TAKEN", field="email")
+    def __init__(self) -> None:
+        super().__init__("Ce foyer a déjà un compte. Pour ouvrir un second accès, confirmez-le : "
+                         "le titulaire actuel en sera informé par email.", field="additionalAccess")
+
+
+async def invite_family_user(household: Household, email: str, first_name: str, last_name: str,
+                             responsable: Responsable | None = None) -> User:
+    """Create a family account without password on `household` and mail the confirmation link that
+    creates the password. Call inside the caller's transaction; `email` must be normalised."""
+    if await User.exists(email=email):
+        raise ValidationError("Un compte existe déjà pour cette adresse.", code="EMAIL_TAKEN", field="email")
+    try:
         user = await User.create(email=email, password_hash=None, role=Role.FAMILY, household=household,
                                  first_name=first_name.strip(), last_name=last_name.strip())
+    except IntegrityError:  # the same address taken by a concurrent request
+        raise ValidationError("Un compte existe déjà pour cette adresse.", code="EMAIL_TAKEN", field="email") from None
+    if responsable is None:
         responsable = await Responsable.filter(household=household, user=None).order_by("rank").first()
-        if responsable is not None and not await Responsable.exists(household=household, user=user):
-            responsable.user = user
-            await responsable.save(update_fields=["user_id"])
-        await _send_confirmation(user, staff_opened=True)
+    if responsable is not None:
+        responsable.user = user
+        await responsable.save(update_fields=["user_id"])
+    await _send_confirmation(user, staff_opened=True)
+    return user
+
+
+async def open_account_for_household(actor: Actor, household_id: int, email: str, first_name: str,
+                                     last_name: str, *, additional_access: bool = False) -> User:
+    """An authorised agent (admin, or `[accounts] opening_services`) opens the family's account: the
+    family gets a mail to confirm and set a password. A household that already has an account holder
+    gets a second access only when asked explicitly, and every current holder is mailed about it; each
+    opening is written to the audit log."""
+    staff = require_account_opener(actor)
+    email = normalize_email(email)
+    if not first_name.strip() or not last_name.strip():
+        raise ValidationError("Nom et prénom sont obligatoires.", code="REQUIRED", field="lastName")
+    async with in_transaction():
+        # The household row is locked so that two openings at once see each other's account.
+        household = await Household.filter(id=household_id, erased_at__isnull=True).select_for_update().first()
+        if household is None:
+            raise NotFound("foyer")
+        holders = await User.filter(household_id=household.id, role=Role.FAMILY, is_active=True).order_by("id")
+        if holders and not additional_access:
+            raise HouseholdHasAccount()
+        user = await invite_family_user(household, email, first_name, last_name)
+        for holder in holders:
+            await queue_mail(holder.email, "mail/account_access_added",
+                             {"holder": holder, "user": user, "staff": staff, "household": household},
+                             household_id=household.id)
+        await AuditLog.create(actor_id=staff.id, action="open_account", entity="user", entity_id=user.id,
+                              household_id=household.id,
+                              detail={"email": email, "additional_access": bool(holders),
+                                      "holders_mailed": [h.id for h in holders]})
     return user
 
 

@@ -379,6 +379,16 @@ class HouseholdAuthorizedPersonInput:
         return out
 
 
+@strawberry.input
+class HouseholdCreateInput:
+    """A household opened by the services: the invitation goes to `responsable.email`."""
+
+    responsable: HouseholdResponsableInput
+    household: HouseholdInput | None = None
+    other_responsable: HouseholdResponsableInput | None = None
+    children: list[HouseholdChildInput] = strawberry.field(default_factory=list)
+
+
 # ---- resolvers ------------------------------------------------------------------------------------
 async def _child_result(child: Child) -> HouseholdChild:
     people = await AuthorizedPerson.filter(child_id=child.id).order_by("id")
@@ -496,6 +506,17 @@ class HouseholdsMutation:
     async def delete_authorized_person(self, info: Info, id: strawberry.ID) -> OkResult:
         await service.delete_authorized_person(actor(info), parse_id(id, "id"))
         return OkResult()
+
+    @strawberry.mutation(description=(
+        "Admins and agents of `[accounts] opening_services`: create a household with its responsable(s) and "
+        "children; the responsable is mailed the link that confirms the address and creates the password."))
+    async def create_family_household(self, info: Info, input: HouseholdCreateInput) -> HouseholdFile:
+        a = actor(info)
+        bundle = await service.create_household(
+            a, input.household.values() if input.household else {}, input.responsable.values(),
+            input.other_responsable.values() if input.other_responsable else None,
+            [c.values() for c in input.children])
+        return HouseholdFile.from_bundle(bundle, a.user_id)
 
     @strawberry.mutation(description="Staff, each September: ask households to update their file. Returns how many.")
     async def request_yearly_update(self, info: Info, household_ids: list[strawberry.ID] | None = None,

@@ -8,7 +8,8 @@ household only (another family's id looks like a missing one), staff on any hous
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -25,6 +26,7 @@ from core.households.models import AuditLog, AuthorizedPerson, Child, Household,
 from core.permissions import (
     Actor,
     own_household_id,
+    require_account_opener,
     require_admin,
     require_household,
     require_staff,
@@ -38,6 +40,7 @@ HOUSEHOLD_FIELDS = ("address_line1", "address_line2", "postal_code", "city", "ph
                     "dependent_children", "regime", "allocataire_number", "quotient_familial",
                     "reference_income_cents", "income_given_on")
 CHILD_FIELDS = ("first_name", "last_name", "sex", "birth_date", "expected_birth_date", "school", "school_class")
+MAX_CHILDREN_AT_CREATION = 20
 PERSON_FIELDS = ("last_name", "first_name", "relation", "phone_mobile", "phone_home", "email", "may_collect",
                  "is_contact")
 
@@ -196,8 +199,8 @@ async def update_my_profile(actor: Actor, data: dict[str, Any]) -> Responsable:
     return row
 
 
-async def update_household(actor: Actor, data: dict[str, Any], household_id: int | None = None) -> HouseholdBundle:
-    target = _target_household(actor, household_id)
+def _household_values(data: dict[str, Any]) -> dict[str, Any]:
+    """The household fields of `data`, checked and normalised (shared by update and creation)."""
     values = _clean(Household, data, HOUSEHOLD_FIELDS)
     if "family_situation" in values:
         values["family_situation"] = rules.check_family_situation(values["family_situation"] or "")
@@ -215,6 +218,12 @@ async def update_household(actor: Actor, data: dict[str, Any], household_id: int
     for key in ("address_line1", "address_line2", "postal_code", "city", "phone", "email", "allocataire_number"):
         if key in values and values[key] is None:
             values[key] = ""
+    return values
+
+
+async def update_household(actor: Actor, data: dict[str, Any], household_id: int | None = None) -> HouseholdBundle:
+    target = _target_household(actor, household_id)
+    values = _household_values(data)
     async with in_transaction():
         household = await _household(target)
         if values:
@@ -259,8 +268,7 @@ def _check_child(values: dict[str, Any]) -> None:
         values["sex"] = rules.check_sex(values["sex"] or "")
 
 
-async def add_child(actor: Actor, data: dict[str, Any], household_id: int | None = None) -> Child:
-    target = _target_household(actor, household_id)
+def _new_child_values(data: dict[str, Any]) -> dict[str, Any]:
     values = _clean(Child, data, CHILD_FIELDS)
     for key, label in (("first_name", "Prénom"), ("last_name", "Nom")):
         rules.required_text(values.get(key), _camel(key), label)
@@ -268,6 +276,12 @@ async def add_child(actor: Actor, data: dict[str, Any], household_id: int | None
     rules.check_child_dates(values.get("birth_date"), values.get("expected_birth_date"), today())
     if values.get("birth_date") is not None:
         values["expected_birth_date"] = None
+    return values
+
+
+async def add_child(actor: Actor, data: dict[str, Any], household_id: int | None = None) -> Child:
+    target = _target_household(actor, household_id)
+    values = _new_child_values(data)
     async with in_transaction():
         await _household(target)
         return await Child.create(household_id=target, **values)
@@ -311,6 +325,68 @@ async def set_child_authorizations(actor: Actor, child_id: int, answers: list[tu
                                                            child.authorizations)
         await child.save(update_fields=["authorizations", "updated_at"])
     return child
+
+
+# ---- a household opened by the services (seed guide 001) ------------------------------------------
+@contextmanager
+def _at(prefix: str) -> Iterator[None]:
+    """Name the input a validation error comes from: `responsable.email`, `children.1.birthDate`."""
+    try:
+        yield
+    except ValidationError as exc:
+        exc.field = f"{prefix}.{exc.field}" if exc.field else prefix
+        raise
+
+
+def _new_responsable_values(data: dict[str, Any], *, email_required: bool) -> dict[str, Any]:
+    values = _clean(Responsable, data, RESPONSABLE_FIELDS)
+    _check_responsable(values)
+    for key, label in (("first_name", "Prénom"), ("last_name", "Nom")):
+        values[key] = rules.required_text(values.get(key), _camel(key), label)
+    if email_required and not values.get("email"):
+        raise ValidationError("L'adresse email du responsable est obligatoire : l'invitation y est envoyée.",
+                              code="REQUIRED", field="email")
+    return values
+
+
+async def create_household(actor: Actor, household_data: dict[str, Any], responsable_data: dict[str, Any],
+                           other_data: dict[str, Any] | None, children_data: list[dict[str, Any]]) -> HouseholdBundle:
+    """An authorised agent opens a household from scratch: its responsable(s) and children in one go, then
+    the responsable gets the invitation mail (confirm the address, create the password). Everything is
+    checked before anything is written; the act is written to the audit log."""
+    from core.accounts.service import invite_family_user
+
+    staff = require_account_opener(actor)
+    with _at("household"):
+        household_values = _household_values(household_data)
+    with _at("responsable"):
+        first = _new_responsable_values(responsable_data, email_required=True)
+    second = None
+    if other_data is not None:
+        with _at("otherResponsable"):
+            second = _new_responsable_values(other_data, email_required=False)
+    if len(children_data) > MAX_CHILDREN_AT_CREATION:
+        raise ValidationError(f"{MAX_CHILDREN_AT_CREATION} enfants au plus.", code="TOO_MANY", field="children")
+    children = []
+    for i, data in enumerate(children_data):
+        with _at(f"children.{i}"):
+            children.append(_new_child_values(data))
+    household_values.setdefault("email", first["email"])
+    async with in_transaction():
+        household = await Household.create(name=first["last_name"].upper(), **household_values)
+        holder = await Responsable.create(household=household, rank=1, **first)
+        if second is not None:
+            await Responsable.create(household=household, rank=2, **second)
+        for values in children:
+            await Child.create(household=household, **values)
+        with _at("responsable"):
+            user = await invite_family_user(household, first["email"], first["first_name"], first["last_name"],
+                                            responsable=holder)
+        await AuditLog.create(actor_id=staff.id, action="create_household", entity="household",
+                              entity_id=household.id, household_id=household.id,
+                              detail={"user_id": user.id, "children": len(children),
+                                      "other_responsable": second is not None})
+    return await load_bundle(household.id)
 
 
 # ---- authorized people ----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 from core.accounts.models import AuthToken, TokenPurpose, User
+from core.households.models import AuditLog, Household, Responsable
 from core.mail.models import OutboxMail, OutboxStatus
 from core.mail.service import send_pending
 from core.timeutil import now
@@ -148,8 +149,9 @@ async def test_change_password_requires_the_current_one(gql):
 
 
 async def test_agent_opens_account_family_confirms_and_creates_password(gql, mailbox):
-    agent = await make_staff(services=["alsh"])
-    _, household, _ = await make_family("ancien@example.org")
+    agent = await make_staff(services=["rpe"])  # [accounts] opening_services of the demo config
+    household = await Household.create(name="DUPONT")
+    await Responsable.create(household=household, rank=1, first_name="Jo", last_name="DUPONT")
     staff = await gql.as_user(agent)
     q = """mutation($h: ID!, $e: String!) { openFamilyAccount(householdId: $h, email: $e, firstName: "Jo", lastName: "DUPONT") { email emailConfirmed } }"""
     assert (await staff.ok(q, h=str(household.id), e="jo@example.org"))["openFamilyAccount"]["emailConfirmed"] is False
@@ -166,6 +168,58 @@ async def test_agent_opens_account_family_confirms_and_creates_password(gql, mai
     # a family may not open accounts
     family = await gql.with_token(login["token"]).code(q, h=str(household.id), e="x@example.org")
     assert family == "FORBIDDEN"
+
+
+OPEN = """mutation($h: ID!, $e: String!, $more: Boolean! = false) {
+  openFamilyAccount(householdId: $h, email: $e, firstName: "Jo", lastName: "DUPONT", additionalAccess: $more) { email } }"""
+
+
+async def test_only_admins_and_configured_services_open_accounts(gql):
+    household = await Household.create(name="SANSCOMPTE")
+    sport = await gql.as_user(await make_staff("sport@example.org", services=["sport", "alsh"]))
+    assert await sport.code(OPEN, h=str(household.id), e="pirate@example.org") == "FORBIDDEN"
+    assert not await User.exists(email="pirate@example.org")
+    assert not await AuditLog.exists(action="open_account")
+    admin = await gql.as_user(await make_staff("admin@example.org", role="admin"))
+    await admin.ok(OPEN, h=str(household.id), e="famille.sanscompte@example.org")
+    entry = await AuditLog.get(action="open_account")
+    assert entry.household_id == household.id and entry.detail["email"] == "famille.sanscompte@example.org"
+
+
+async def test_a_household_with_an_account_is_not_taken_over(gql, mailbox):
+    """Issue 10 §1: an agent opened a second account on a household with an address they controlled."""
+    holder, household, _ = await make_family("titulaire@example.org")
+    rpe = await gql.as_user(await make_staff("rpe@example.org", services=["rpe"]))
+    err = await rpe.error(OPEN, h=str(household.id), e="intrus@example.org")
+    assert err["extensions"] == {"code": "HOUSEHOLD_HAS_ACCOUNT", "field": "additionalAccess"}
+    assert not await User.exists(email="intrus@example.org")
+    # an explicit second access: the holder is mailed through the outbox, the act is audited
+    await rpe.ok(OPEN, h=str(household.id), e="second.parent@example.org", more=True)
+    text = await delivered_text(mailbox, "titulaire@example.org")
+    assert "second.parent@example.org" in text and "second accès" in text
+    entry = await AuditLog.get(action="open_account")
+    assert entry.detail["additional_access"] is True and entry.detail["holders_mailed"] == [holder.id]
+    # a family and an unknown household are refused like before
+    family = await gql.as_user(holder)
+    assert await family.code(OPEN, h=str(household.id), e="x@example.org") == "FORBIDDEN"
+    assert await rpe.code(OPEN, h="999999", e="y@example.org") == "NOT_FOUND"
+
+
+async def test_concurrent_openings_do_not_make_two_silent_holders(gql, settings, mailbox):
+    """Two openings at once on a household without account: one wins, the other sees its account."""
+    import asyncio
+
+    import pytest
+
+    if not settings.database_url.startswith("postgres"):
+        pytest.skip("row locks are proved on PostgreSQL")
+    household = await Household.create(name="COURSE")
+    rpe = await gql.as_user(await make_staff("rpe@example.org", services=["rpe"]))
+    results = await asyncio.gather(*(rpe.execute(OPEN, {"h": str(household.id), "e": f"p{i}@example.org"})
+                                     for i in range(5)))
+    codes = sorted((r.get("errors") or [{"extensions": {"code": "OK"}}])[0]["extensions"]["code"] for r in results)
+    assert codes == ["HOUSEHOLD_HAS_ACCOUNT"] * 4 + ["OK"]
+    assert await User.filter(household_id=household.id).count() == 1
 
 
 async def test_smtp_outage_loses_no_mail(gql, settings, smtp_server, mailbox):
@@ -188,3 +242,22 @@ async def test_smtp_outage_loses_no_mail(gql, settings, smtp_server, mailbox):
     assert await send_pending(ignore_schedule=True) == (1, 0)
     assert len(mailbox.to("panne@example.org")) == 1
     assert (await OutboxMail.get(to="panne@example.org")).status == OutboxStatus.SENT
+
+
+def test_account_opening_right_is_strictly_typed():
+    import tomllib
+    from pathlib import Path
+
+    import pytest
+
+    from core.config import BUNDLED_DEMO_CONFIG, settings_from_dict
+
+    raw = tomllib.loads(BUNDLED_DEMO_CONFIG.read_text(encoding="utf-8"))
+    assert settings_from_dict(raw, Path(".")).accounts.opening_services == ("rpe",)
+    for bad in (["nope"], "rpe,nope", [1], {"x": 1}):
+        with pytest.raises(ValueError):
+            settings_from_dict({**raw, "accounts": {"opening_services": bad}}, Path("."))
+    with pytest.raises(ValueError):
+        settings_from_dict({**raw, "accounts": {"opening_service": ["rpe"]}}, Path("."))
+    assert settings_from_dict({**raw, "accounts": {"opening_services": "rpe, alsh"}},
+                              Path(".")).accounts.opening_services == ("rpe", "alsh")
