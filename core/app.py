@@ -19,6 +19,7 @@ from core.config import Settings, activate, get_settings
 from core.context import client_ip
 from core.db import close_db, init_db
 from core.errors import PortailError
+from core.files.service import content_disposition
 from core.graphql_support import PortailGraphQL, session_token_from
 from core.plugins import PluginHost, activate_host, load_plugins
 
@@ -79,7 +80,7 @@ def create_app(host: PluginHost | None = None, *, manage_db: bool = True, backgr
             return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=status)
         disposition = "inline" if file.inline or request.query_params.get("inline") else "attachment"
         headers = {
-            "Content-Disposition": f'{disposition}; filename="{file.filename}"',
+            "Content-Disposition": content_disposition(disposition, file.filename, file.content_type),
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, no-store",
             **file.extra_headers,

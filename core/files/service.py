@@ -4,9 +4,12 @@ folder under a generated name. Permission checks belong to the caller (documents
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
-from pathlib import Path
+import unicodedata
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 import filetype
 
@@ -75,6 +78,34 @@ def download_id(object_id: str, what: str) -> int:
     if not str(object_id).isdigit():
         raise NotFound(what)
     return int(object_id)
+
+
+def download_filename(filename: str, content_type: str) -> str:
+    """The name a download is saved under: its extension follows the type decided from the bytes, so a
+    PDF uploaded as `x.html` comes back as `x.pdf` and never opens as a web page."""
+    name = PurePosixPath(filename.replace("\\", "/")).name or "fichier"
+    extension = ALLOWED_TYPES.get(content_type)
+    if extension is None:
+        return name
+    stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+    return f"{stem or 'fichier'}.{extension}"
+
+
+def content_disposition(disposition: str, filename: str, content_type: str) -> str:
+    """`Content-Disposition` per RFC 6266: an ASCII `filename` fallback for old clients plus the exact
+    name as `filename*=UTF-8''…` (RFC 8187), so `文件.pdf` neither breaks the header nor loses its name."""
+    name = download_filename(filename, content_type)
+    stem, dot, extension = name.rpartition(".") if "." in name.lstrip(".") else (name, "", "")
+
+    def to_ascii(text: str) -> str:
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+        return re.sub(r"[^A-Za-z0-9._ -]", "_", text).strip(" .")
+
+    ascii_name = (to_ascii(stem).strip("_") and to_ascii(stem) or "fichier") + dot + to_ascii(extension)
+    header = f'{disposition}; filename="{ascii_name}"'
+    if ascii_name != name:
+        header += f"; filename*=UTF-8''{quote(name, safe='')}"
+    return header
 
 
 def read_bytes(stored: StoredFile) -> bytes:
