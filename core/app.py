@@ -30,7 +30,9 @@ def bootstrap(settings: Settings | None = None, extra_plugins: dict[str, object]
     """Settings, plugins and templates for this process (app, CLI and tests share this)."""
     settings = activate(settings or get_settings())
     # Query values include IBANs and medical answers: never log them, whatever the root level says.
-    logging.getLogger("tortoise.db_client").setLevel(logging.INFO)
+    # aiosqlite's DEBUG lines print each statement with its parameters.
+    for name in ("tortoise.db_client", "aiosqlite"):
+        logging.getLogger(name).setLevel(logging.INFO)
     host = activate_host(load_plugins(settings, extra=extra_plugins))
     templating.configure(host.template_dirs())
     return host

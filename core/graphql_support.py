@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.asgi import GraphQL
-from strawberry.types import ExecutionResult, Info
+from strawberry.types import ExecutionContext, ExecutionResult, Info
 
 from core.accounts.service import actor_from_session
 from core.context import Context, client_ip
@@ -63,10 +64,58 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         # Parse / validation errors, variable coercion (bad Date, Int…), depth / alias / token limits.
         formatted["extensions"] = {"code": "GRAPHQL_VALIDATION_FAILED", **(formatted.get("extensions") or {})}
     else:
-        log.error("internal error", exc_info=original)
         formatted["message"] = "Erreur interne. L'incident a été enregistré."
         formatted["extensions"] = {"code": "INTERNAL_SERVER_ERROR"}
     return formatted
+
+
+def _operation_name(execution_context: ExecutionContext | None) -> str:
+    try:
+        name = execution_context.operation_name if execution_context else None
+    except Exception:  # an unparsable document has no operation
+        name = None
+    return (name or "anonymous")[:100]
+
+
+def _traceback_without_values(exc: BaseException) -> str:
+    """Where it failed (files, lines, exception types), never the exception messages: those echo the
+    values that caused them (`invalid literal for int(): 'FR76…'`, a driver's failing SQL parameters)."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        parts.append("".join(traceback.format_tb(current.__traceback__))
+                     + f"{type(current).__module__}.{type(current).__qualname__}")
+        current = current.__cause__ or current.__context__
+    return "\n-- caused by --\n".join(parts)
+
+
+def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext | None) -> None:
+    """What the log keeps of failed operations: the operation name, the field and the error code.
+
+    Never the document, its literals, its variables nor an error message (GraphQL parse and
+    validation messages quote the literals: an IBAN, a password, an allergy). Expected errors
+    (PortailError, bad input) are one INFO line; unexpected ones an ERROR with a value-free traceback.
+    """
+    operation = _operation_name(execution_context)
+    for error in errors:
+        original = error.original_error
+        field = ".".join(str(p) for p in error.path or ())[:200] or "-"
+        if isinstance(original, PortailError):
+            log.info("graphql %s: %s at %s", operation, original.code, field)
+        elif original is None or not error.path:
+            log.info("graphql %s: GRAPHQL_VALIDATION_FAILED", operation)
+        else:
+            log.error("graphql %s: internal error at %s\n%s", operation, field, _traceback_without_values(original))
+
+
+class PortailSchema(strawberry.Schema):
+    """Strawberry's schema whose error logging cannot leak the request (its default logs each error
+    with its message and traceback, which carry the literals of the query)."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        log_errors(errors, execution_context)
 
 
 class PortailGraphQL(GraphQL):

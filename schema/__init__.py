@@ -13,6 +13,7 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from core.graphql_support import PortailSchema
 from core.plugins import PluginHost
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
@@ -38,7 +39,7 @@ def build_schema(host: PluginHost) -> strawberry.Schema:
     if not sec.introspection:
         extensions.append(DisableIntrospection())
     types = [t for c in contributions for t in c.types]
-    return strawberry.Schema(query=query, mutation=mutation, subscription=subscription, types=types,
+    return PortailSchema(query=query, mutation=mutation, subscription=subscription, types=types,
                              extensions=extensions)
 
 
