@@ -84,3 +84,11 @@ async def portail_demo_data(settings: Settings, today: date) -> None:
     from core.demo import load_core_demo
 
     await load_core_demo(settings, today)
+
+
+@hookimpl
+async def portail_maintenance(today: date) -> dict[str, int]:
+    """PayFiP reconciliation: the result of every pending card operation fetched from the provider."""
+    from core.billing.payfip import reconcile_pending
+
+    return await reconcile_pending()

@@ -24,6 +24,15 @@ class PaymentMethod:
     ALL = (CASH, CHEQUE, CESU, CARD, SEPA, PAYFIP)
 
 
+class Collection:
+    """Which channel is collecting an invoice (`Invoice.collection`): one at a time, so a card
+    payment and a SEPA debit never both take the money of one invoice."""
+
+    NONE = ""
+    CARD = "card"  # a PayFiP operation is in progress
+    SEPA = "sepa"  # the invoice is in a SEPA batch (built or sent, not rejected)
+
+
 class InvoiceSequence(Model):
     """Next invoice number of a régie for a year: numbers are never reused and never skipped."""
 
@@ -75,6 +84,9 @@ class Invoice(Model):
     paid_cents = fields.BigIntField(default=0)
     credited_cents = fields.BigIntField(default=0)
     status = fields.CharField(max_length=24, default=STATUS_UNPAID)
+    # The collection claim (see `Collection`), set and cleared under the row lock.
+    collection = fields.CharField(max_length=8, default=Collection.NONE)
+    collection_at = fields.DatetimeField(null=True)
     billing_run = fields.ForeignKeyField("core.BillingRun", related_name="invoices", null=True, on_delete=fields.SET_NULL)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -137,6 +149,8 @@ class PayfipStatus:
     PAID = "paid"
     REFUSED = "refused"
     ABANDONED = "abandoned"
+    EXPIRED = "expired"  # no result within the idOp's lifetime, or purged by the provider (P1)
+    FINAL = (PAID, REFUSED, ABANDONED, EXPIRED)
 
 
 class PayfipOperation(Model):
@@ -146,7 +160,7 @@ class PayfipOperation(Model):
     id_op = fields.CharField(max_length=80, unique=True)
     invoice = fields.ForeignKeyField("core.Invoice", related_name="payfip_operations", on_delete=fields.RESTRICT)
     amount_cents = fields.BigIntField()
-    status = fields.CharField(max_length=16, default=PayfipStatus.PENDING)
+    status = fields.CharField(max_length=16, default=PayfipStatus.PENDING, db_index=True)
     started_by = fields.ForeignKeyField("core.User", related_name="payfip_operations", null=True, on_delete=fields.SET_NULL)
     created_at = fields.DatetimeField(auto_now_add=True)
     completed_at = fields.DatetimeField(null=True)

@@ -9,7 +9,9 @@
    exactly once.
 
 Wire format (`HttpPayfipProvider`): SOAP 1.1, `POST text/xml; charset=utf-8` with `SOAPAction: ""`
-to `base_url` (production `https://www.tipi.budget.gouv.fr/tpa/services/securite`), operations in
+to `base_url` (default: the current production endpoint `https://www.payfip.gouv.fr/tpa/services/securite`,
+the one Entr'ouvert's eopayment `payfip_ws.py` uses since PayFiP replaced TIPI's
+`www.tipi.budget.gouv.fr` host, whose WSDL it serves at `…/securite?wsdl`), operations in
 the `PaiementSecuriseService` namespace (`NS_PAI`), parameters as unqualified children of `<arg0>`,
 answers as unqualified children of `<return>`:
 
@@ -31,18 +33,23 @@ eopayment `payfip_ws.py` (service URL, namespace, FonctionnelleErreur code/libel
 resultrans P/V/R/Z/A, objet restricted to [A-Za-z0-9 ] and 100 chars); public Odoo / TypeScript
 PayFiP clients (unqualified `<arg0>` children, `<idOp>` spelling, Tech*Erreur detail types).
 
-Configuration in `[payfip]`: `base_url` (empty = card payment off), `payment_url`, `numcli` (or
-`[payfip.regies.<code>] numcli`), `saisie` (T test / X activation / W production), `timeout` (s).
+Configuration in `[payfip]`: `numcli` (or `[payfip.regies.<code>] numcli`; empty = card payment off
+for that régie), `base_url` and `payment_url` (default: PayFiP's production endpoints), `saisie`
+(T test / X activation / W production), `timeout` (s), `pending_minutes` (20: how long an operation
+stays in progress before the reconciliation expires it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import secrets
 import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
-from typing import Protocol
+from datetime import date, timedelta
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -52,16 +59,25 @@ from starlette.responses import JSONResponse
 from tortoise.transactions import in_transaction
 
 from core.billing import rules
-from core.billing.models import Invoice, InvoiceKind, PayfipOperation, PayfipStatus, PaymentMethod
-from core.billing.service import apply_payment, get_invoice_for
+from core.billing.models import (
+    Collection,
+    Invoice,
+    InvoiceKind,
+    PayfipOperation,
+    PayfipStatus,
+    Payment,
+    PaymentMethod,
+)
+from core.billing.service import apply_payment, get_invoice_for, release_collection
 from core.config import get_settings
 from core.errors import Conflict, NotFound, PortailError, ValidationError
+from core.formatting import euros
 from core.permissions import Actor, require_user
 from core.timeutil import now, today
 
 log = logging.getLogger("portail.billing.payfip")
 
-DEFAULT_BASE_URL = "https://www.tipi.budget.gouv.fr/tpa/services/securite"
+DEFAULT_BASE_URL = "https://www.payfip.gouv.fr/tpa/services/securite"
 DEFAULT_PAYMENT_URL = "https://www.payfip.gouv.fr/tpa/paiementws.web"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 NS_PAI = ("http://securite.service.tpa.cp.finances.gouv.fr/services/mas_securite/"
@@ -252,9 +268,7 @@ def get_provider() -> PayfipProvider:
     if _provider_override is not None:
         return _provider_override
     cfg = get_settings().section("payfip")
-    if not cfg.get("base_url"):
-        raise Conflict("Le paiement en ligne n'est pas disponible.", code="PAYFIP_UNAVAILABLE")
-    return HttpPayfipProvider(base_url=cfg["base_url"], payment_url=cfg.get("payment_url") or DEFAULT_PAYMENT_URL,
+    return HttpPayfipProvider(base_url=cfg.get("base_url") or DEFAULT_BASE_URL, payment_url=cfg.get("payment_url") or DEFAULT_PAYMENT_URL,
                               saisie=str(cfg.get("saisie") or "T"), timeout=float(cfg.get("timeout") or 15))
 
 
@@ -265,6 +279,93 @@ def numcli_for(regie_code: str) -> str:
 
 
 # ---- use cases -------------------------------------------------------------------------------
+#
+# One collection channel at a time (`Invoice.collection`): starting a card payment claims the
+# invoice for "card" under the invoice's row lock, together with a placeholder operation row, before
+# the provider is called; a SEPA batch claims "sepa" the same way (core.billing.service
+# .claim_collection). The claim is released, under the same lock, once no operation of the invoice
+# is pending any more.
+#
+# PayFiP's timings (Entr'ouvert eopayment, payfip_ws.py `Payment.payment_status`): an idOp is valid
+# 15 minutes; until a result exists `recupererDetailPaiementSecurise` answers the P5 fault; a
+# P5 (or an "A" abandoned result, the card holder may still come back) later than about 20 minutes
+# after creation means the payment will never happen; the provider's nightly job purges unused
+# idOps, which then answer P1. Amounts accepted: 1 € to 100,000 € (eopayment `minimal_amount` /
+# `maximal_amount`, `clean_amount(max_amount=100000)`).
+
+MIN_AMOUNT_CENTS = 100
+MAX_AMOUNT_CENTS = 10_000_000
+PLACEHOLDER = "new-"  # id_op of an operation whose creation at the provider is under way
+
+
+def pending_window() -> timedelta:
+    """How long an operation may stay in progress before it is expired (`[payfip] pending_minutes`)."""
+    return timedelta(minutes=float(get_settings().section("payfip").get("pending_minutes") or 20))
+
+
+async def _finish(op: PayfipOperation, status: str, raw: dict[str, Any], *, allow_from: tuple[str, ...] = (
+        PayfipStatus.PENDING,), payment: Callable[[], Awaitable[Payment]] | None = None) -> bool:
+    """Move an operation to its final status exactly once, under the invoice's row lock, record the
+    payment if any, and release the card claim when nothing is pending on the invoice any more."""
+    invoice_id = op.invoice_id  # type: ignore[attr-defined]
+    async with in_transaction():
+        await Invoice.filter(id=invoice_id).select_for_update().first()
+        claimed = await PayfipOperation.filter(id=op.id, status__in=allow_from).update(
+            status=status, completed_at=now(), provider_result=raw)
+        if claimed != 1:
+            return False
+        if payment is not None:
+            paid = await payment()
+            await PayfipOperation.filter(id=op.id).update(payment_id=paid.id)
+        if not await PayfipOperation.filter(invoice_id=invoice_id, status=PayfipStatus.PENDING).exists():
+            await release_collection([invoice_id], Collection.CARD)
+    return True
+
+
+async def _drop_placeholder(op: PayfipOperation) -> None:
+    """The provider never gave an idOp: forget the operation and release the claim."""
+    invoice_id = op.invoice_id  # type: ignore[attr-defined]
+    async with in_transaction():
+        await Invoice.filter(id=invoice_id).select_for_update().first()
+        await PayfipOperation.filter(id=op.id, status=PayfipStatus.PENDING).delete()
+        if not await PayfipOperation.filter(invoice_id=invoice_id, status=PayfipStatus.PENDING).exists():
+            await release_collection([invoice_id], Collection.CARD)
+
+
+async def _claim_for_card(invoice_id: int, user_id: int) -> PayfipOperation:
+    """Claim the invoice for a card payment and create its placeholder operation, or say why not.
+
+    An operation still pending on the invoice is first asked to the provider (the family coming
+    back after closing the payment page should not wait for the sweep)."""
+    for attempt in range(2):
+        async with in_transaction():
+            invoice = await Invoice.filter(id=invoice_id).select_for_update().first()
+            if invoice is None:
+                raise NotFound("facture")
+            if invoice.kind != InvoiceKind.INVOICE or invoice.balance_cents <= 0:
+                raise ValidationError("Cette facture n'a rien à payer.", code="NOTHING_TO_PAY", field="invoiceId")
+            if invoice.collection == Collection.SEPA:
+                raise Conflict("Cette facture est dans une remise de prélèvement SEPA : elle sera prélevée "
+                               "à l'échéance annoncée.", code="INVOICE_IN_SEPA_BATCH")
+            amount = invoice.balance_cents
+            if not MIN_AMOUNT_CENTS <= amount <= MAX_AMOUNT_CENTS:
+                raise ValidationError(
+                    f"Le paiement en ligne accepte de {euros(MIN_AMOUNT_CENTS)} à {euros(MAX_AMOUNT_CENTS)} ; "
+                    f"le restant dû est de {euros(amount)} : payez à la régie.",
+                    code="PAYFIP_AMOUNT_OUT_OF_RANGE", field="invoiceId")
+            pending = await PayfipOperation.filter(invoice_id=invoice.id, status=PayfipStatus.PENDING)
+            if not pending:
+                await Invoice.filter(id=invoice.id).update(collection=Collection.CARD, collection_at=now())
+                return await PayfipOperation.create(id_op=f"{PLACEHOLDER}{secrets.token_hex(16)}",
+                                                    invoice_id=invoice.id, amount_cents=amount,
+                                                    started_by_id=user_id)
+        if attempt == 0:
+            for op in pending:
+                if not op.id_op.startswith(PLACEHOLDER):
+                    with contextlib.suppress(PortailError):
+                        await settle_operation(op)
+    raise Conflict("Un paiement par carte est déjà en cours pour cette facture. Réessayez dans quelques "
+                   "minutes.", code="CARD_PAYMENT_IN_PROGRESS")
 
 
 async def start_card_payment(actor: Actor, invoice_id: int | str) -> PayfipCreated:
@@ -278,13 +379,18 @@ async def start_card_payment(actor: Actor, invoice_id: int | str) -> PayfipCreat
     numcli = numcli_for(invoice.regie_code)
     if not numcli:
         raise Conflict("Le paiement en ligne n'est pas disponible pour cette régie.", code="PAYFIP_UNAVAILABLE")
+    provider = get_provider()
     public = get_settings().community.public_url.rstrip("/")
-    created = await get_provider().create_operation(
-        numcli=numcli, refdet=rules.payfip_refdet(invoice.number), amount_cents=invoice.balance_cents,
-        email=user.email, url_notification=f"{public}/payfip/notification",
-        url_redirect=f"{public}/factures/{invoice.id}", objet=f"Facture {invoice.number}")
-    await PayfipOperation.create(id_op=created.id_op, invoice_id=invoice.id, amount_cents=invoice.balance_cents,
-                                 started_by_id=user.id)
+    op = await _claim_for_card(invoice.id, user.id)
+    try:
+        created = await provider.create_operation(
+            numcli=numcli, refdet=rules.payfip_refdet(invoice.number), amount_cents=op.amount_cents,
+            email=user.email, url_notification=f"{public}/payfip/notification",
+            url_redirect=f"{public}/factures/{invoice.id}", objet=f"Facture {invoice.number}")
+        await PayfipOperation.filter(id=op.id).update(id_op=created.id_op)
+    except BaseException:
+        await _drop_placeholder(op)
+        raise
     return created
 
 
@@ -294,53 +400,118 @@ class NotificationError(PortailError):
         self.status = status
 
 
+async def settle_operation(op: PayfipOperation) -> str:
+    """Fetch the result of one operation from the provider and record it exactly once.
+
+    Returns the operation's status afterwards (PENDING while the card holder may still pay).
+    Raises PayfipError when the provider gives no usable answer (P1 after marking the operation
+    expired, unavailable, mismatching result) and NotificationError(ALREADY_PROCESSED)."""
+    in_window = now() - op.created_at < pending_window()
+    try:
+        result = await get_provider().fetch_result(op.id_op)
+    except PayfipError as exc:
+        if exc.code == "PAYFIP_UNKNOWN_OPERATION" or (exc.code == "PAYFIP_PENDING" and not in_window):
+            # Purged by the provider (P1) or never finished in the idOp's lifetime: no payment.
+            await _finish(op, PayfipStatus.EXPIRED, {"code": exc.provider_code})
+            if exc.code == "PAYFIP_UNKNOWN_OPERATION":
+                raise
+            return PayfipStatus.EXPIRED
+        if exc.code == "PAYFIP_PENDING":
+            return PayfipStatus.PENDING
+        raise
+    invoice = await Invoice.get(id=op.invoice_id)  # type: ignore[attr-defined]
+    if (result.id_op != op.id_op or result.refdet != rules.payfip_refdet(invoice.number)
+            or result.numcli != numcli_for(invoice.regie_code)):
+        log.warning("payfip %s: result does not match the operation (%s)", op.id_op, result)
+        raise PayfipError("Le résultat ne correspond pas à l'opération.", code="OPERATION_MISMATCH")
+    if result.amount_cents != op.amount_cents:
+        log.warning("payfip %s: amount %s != %s", op.id_op, result.amount_cents, op.amount_cents)
+        raise PayfipError("Le montant ne correspond pas à l'opération.", code="AMOUNT_MISMATCH")
+    raw = {"resultrans": result.resultrans, "montant": result.amount_cents, "numauto": result.numauto}
+    if result.resultrans in PAID_RESULTS:
+        async def record() -> Payment:
+            # The money is taken: record it even if the balance changed meanwhile.
+            return await apply_payment(invoice.id, result.amount_cents, PaymentMethod.PAYFIP,
+                                       reference=f"{op.id_op} {result.numauto}".strip(),
+                                       paid_on=result.paid_on or today(), allow_overpayment=True)
+        # A late "paid" is believed even after the operation was expired: the card was debited.
+        if not await _finish(op, PayfipStatus.PAID, raw, payment=record, allow_from=(
+                PayfipStatus.PENDING, PayfipStatus.EXPIRED, PayfipStatus.ABANDONED)):
+            raise NotificationError("Opération déjà traitée.", "ALREADY_PROCESSED", 409)
+        return PayfipStatus.PAID
+    if result.resultrans in REFUSED_RESULTS or (result.resultrans == RESULT_ABANDONED and not in_window):
+        status = PayfipStatus.REFUSED if result.resultrans in REFUSED_RESULTS else PayfipStatus.ABANDONED
+        if not await _finish(op, status, raw):
+            raise NotificationError("Opération déjà traitée.", "ALREADY_PROCESSED", 409)
+        return status
+    # "A" within the idOp's lifetime: the card holder may come back and pay with the same idOp.
+    return PayfipStatus.PENDING
+
+
+RECHECKABLE = (PayfipStatus.PENDING, PayfipStatus.EXPIRED, PayfipStatus.ABANDONED)
+
+
 async def handle_notification(id_op: str) -> str:
     """Process a PayFiP notification; returns the operation's final status."""
     if not id_op or len(id_op) > 80:
         raise NotificationError("idOp manquant.", "INVALID_ID_OP", 400)
     op = await PayfipOperation.get_or_none(id_op=id_op)
-    if op is None:
+    if op is None or id_op.startswith(PLACEHOLDER):
         raise NotificationError("Opération inconnue.", "UNKNOWN_OPERATION", 404)
-    if op.status != PayfipStatus.PENDING:
+    if op.status not in RECHECKABLE:
         raise NotificationError("Opération déjà traitée.", "ALREADY_PROCESSED", 409)
     try:
-        result = await get_provider().fetch_result(id_op)
+        status = await settle_operation(op)
     except PayfipError as exc:
-        if exc.code == "PAYFIP_PENDING":  # P5: the card holder has not finished yet
-            raise NotificationError("Paiement non finalisé.", "NOT_FINAL", 409) from exc
-        status = 400 if exc.code in ("PAYFIP_UNKNOWN_OPERATION", "PAYFIP_REFUSED") else 502
-        raise NotificationError(exc.message, exc.code, status) from exc
+        status_code = 400 if exc.code in ("PAYFIP_UNKNOWN_OPERATION", "PAYFIP_REFUSED", "OPERATION_MISMATCH",
+                                          "AMOUNT_MISMATCH") else 502
+        raise NotificationError(exc.message, exc.code, status_code) from exc
+    except NotificationError:
+        raise
     except PortailError as exc:  # card payment switched off meanwhile
         raise NotificationError(exc.message, exc.code, 503) from exc
-    invoice = await Invoice.get(id=op.invoice_id)  # type: ignore[attr-defined]
-    if (result.id_op != id_op or result.refdet != rules.payfip_refdet(invoice.number)
-            or result.numcli != numcli_for(invoice.regie_code)):
-        log.warning("payfip %s: result does not match the operation (%s)", id_op, result)
-        raise NotificationError("Le résultat ne correspond pas à l'opération.", "OPERATION_MISMATCH", 400)
-    if result.amount_cents != op.amount_cents:
-        log.warning("payfip %s: amount %s != %s", id_op, result.amount_cents, op.amount_cents)
-        raise NotificationError("Le montant ne correspond pas à l'opération.", "AMOUNT_MISMATCH", 400)
-    raw = {"resultrans": result.resultrans, "montant": result.amount_cents, "numauto": result.numauto}
-    if result.resultrans in PAID_RESULTS:
+    if status == PayfipStatus.PENDING:
+        raise NotificationError("Paiement non finalisé.", "NOT_FINAL", 409)
+    if op.status != PayfipStatus.PENDING and status != PayfipStatus.PAID:
+        raise NotificationError("Opération déjà traitée.", "ALREADY_PROCESSED", 409)
+    return status
+
+
+async def reconcile_pending(limit: int = 500) -> dict[str, int]:
+    """The maintenance sweep: ask the provider the result of every pending operation (a lost
+    notification must not leave a paid invoice open, nor let a SEPA batch debit it again), expire
+    those past their lifetime, drop placeholders of crashed starts, release orphan card claims."""
+    counts = {"payfip_paid": 0, "payfip_closed": 0, "payfip_pending": 0, "payfip_errors": 0}
+    window = pending_window()
+    ops = await PayfipOperation.filter(status=PayfipStatus.PENDING).order_by("id").limit(limit)
+    if ops:
+        for op in ops:
+            if op.id_op.startswith(PLACEHOLDER):
+                if now() - op.created_at >= window:  # the start crashed between claim and provider
+                    await _drop_placeholder(op)
+                    counts["payfip_closed"] += 1
+                continue
+            try:
+                status = await settle_operation(op)
+            except PayfipError as exc:
+                if exc.code == "PAYFIP_UNKNOWN_OPERATION":
+                    counts["payfip_closed"] += 1
+                else:
+                    counts["payfip_errors"] += 1
+                continue
+            except NotificationError:  # settled meanwhile by the notification
+                continue
+            key = {PayfipStatus.PAID: "payfip_paid", PayfipStatus.PENDING: "payfip_pending"}.get(status, "payfip_closed")
+            counts[key] += 1
+    # A card claim whose operations are all over (should not happen; belt and braces).
+    stale = await Invoice.filter(collection=Collection.CARD, collection_at__lt=now() - window).values_list(
+        "id", flat=True)
+    for invoice_id in stale:
         async with in_transaction():
-            claimed = await PayfipOperation.filter(id=op.id, status=PayfipStatus.PENDING).update(
-                status=PayfipStatus.PAID, completed_at=now(), provider_result=raw)
-            if claimed != 1:
-                raise NotificationError("Opération déjà traitée.", "ALREADY_PROCESSED", 409)
-            # The money is taken: record it even if the balance changed meanwhile.
-            payment = await apply_payment(invoice.id, result.amount_cents, PaymentMethod.PAYFIP,
-                                          reference=f"{id_op} {result.numauto}".strip(),
-                                          paid_on=result.paid_on or today(), allow_overpayment=True)
-            await PayfipOperation.filter(id=op.id).update(payment_id=payment.id)
-        return PayfipStatus.PAID
-    if result.resultrans in REFUSED_RESULTS or result.resultrans == RESULT_ABANDONED:
-        status = PayfipStatus.REFUSED if result.resultrans in REFUSED_RESULTS else PayfipStatus.ABANDONED
-        claimed = await PayfipOperation.filter(id=op.id, status=PayfipStatus.PENDING).update(
-            status=status, completed_at=now(), provider_result=raw)
-        if claimed != 1:
-            raise NotificationError("Opération déjà traitée.", "ALREADY_PROCESSED", 409)
-        return status
-    raise NotificationError("Paiement non finalisé.", "NOT_FINAL", 409)
+            await Invoice.filter(id=invoice_id).select_for_update().first()
+            if not await PayfipOperation.filter(invoice_id=invoice_id, status=PayfipStatus.PENDING).exists():
+                await release_collection([invoice_id], Collection.CARD)
+    return {k: v for k, v in counts.items() if v}
 
 
 async def payfip_notification(request: Request) -> JSONResponse:

@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 from core.billing import rules
 from core.billing.models import (
     BillingRun,
+    Collection,
     Invoice,
     InvoiceKind,
     InvoiceLine,
@@ -440,6 +441,40 @@ async def issue_credit_note(actor: Actor, invoice_id: int | str, reason: str, am
         await Invoice.filter(id=invoice.id).update(credited_cents=invoice.credited_cents, status=invoice.status)
     log.info("credit note %s on %s by user %s", credit.number, invoice.number, user.id)
     return credit
+
+
+# ---- collection claims -----------------------------------------------------------------------
+
+
+async def claim_collection(invoice_ids: list[int], channel: str) -> list[Invoice]:
+    """Claim invoices for one collection channel, inside the caller's transaction.
+
+    The rows are locked (`SELECT … FOR UPDATE`, in id order so two claimers never deadlock); an
+    invoice already claimed by another channel, or with nothing left to pay, is left out. Returns
+    the invoices now claimed by `channel` (their balance read under the lock)."""
+    if not invoice_ids:
+        return []
+    claimed: list[Invoice] = []
+    stamp = now()
+    for chunk in _chunks(sorted(set(invoice_ids)), _IN_CHUNK):
+        rows = await Invoice.filter(id__in=chunk, kind=InvoiceKind.INVOICE).order_by("id").select_for_update()
+        mine = [i for i in rows if i.collection in (Collection.NONE, channel) and i.balance_cents > 0]
+        fresh = [i.id for i in mine if i.collection != channel]
+        if fresh:
+            await Invoice.filter(id__in=fresh).update(collection=channel, collection_at=stamp)
+        for invoice in mine:
+            invoice.collection, invoice.collection_at = channel, stamp
+        claimed.extend(mine)
+    return claimed
+
+
+async def release_collection(invoice_ids: list[int], channel: str) -> int:
+    """Give the invoices back to every channel (card payment over, SEPA debit rejected). Only a
+    claim held by `channel` is released."""
+    if not invoice_ids:
+        return 0
+    return await Invoice.filter(id__in=sorted(set(invoice_ids)), collection=channel).update(
+        collection=Collection.NONE, collection_at=None)
 
 
 async def unpaid_invoices(regie_code: str, household_ids: list[int] | None = None) -> list[Invoice]:

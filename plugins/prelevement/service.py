@@ -354,7 +354,8 @@ def _message_id(regie_code: str) -> str:
 
 async def build_batch(actor: Actor, regie_code: str, due_date: date) -> SepaBatch:
     """Every unpaid invoice of the households with an active mandate on this régie, as a pain.008."""
-    from core.billing.service import unpaid_invoices
+    from core.billing.models import Collection
+    from core.billing.service import claim_collection, unpaid_invoices
     from plugins.prelevement import pain008
 
     reg = regie(regie_code)
@@ -374,6 +375,8 @@ async def build_batch(actor: Actor, regie_code: str, due_date: date) -> SepaBatc
         claimed = set(await SepaDebit.filter(claim_key__in=[i.id for i in invoices])
                       .values_list("claim_key", flat=True)) if invoices else set()
         invoices = [i for i in invoices if i.id not in claimed]
+        # One collection channel at a time: an invoice with a card payment in progress stays out.
+        invoices = await claim_collection([i.id for i in invoices], Collection.SEPA)
         if not invoices:
             raise ValidationError("Aucune facture à prélever pour cette régie à cette date : aucun fichier "
                                   "n'a été créé.", code="EMPTY_BATCH")
@@ -461,7 +464,8 @@ async def mark_batch_sent(actor: Actor, batch_id: int | str) -> SepaBatch:
     """The file went to the bank: each invoice gets its "sepa" payment, dated the due date (the day
     the money is collected). The bank debits the amount of the file whatever happened since: an
     invoice paid another way in between is recorded overpaid, and the régie refunds the family."""
-    from core.billing.service import apply_payment
+    from core.billing.models import Collection
+    from core.billing.service import apply_payment, release_collection
 
     require_user(actor)
     async with in_transaction():
@@ -477,6 +481,7 @@ async def mark_batch_sent(actor: Actor, batch_id: int | str) -> SepaBatch:
             debit.payment_id = payment.id
             debit.status = DebitStatus.SENT
             await debit.save(update_fields=["payment_id", "status"])
+            await release_collection([debit.invoice_id], Collection.SEPA)  # paid: the channel is done
         await batch.refresh_from_db()
     return batch
 

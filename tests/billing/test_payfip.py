@@ -85,12 +85,22 @@ async def test_forged_unknown_and_tampered_notifications(gql, lines_plugin, payf
     r = await notify.post("/payfip/notification", data={"idOp": "ghost"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "PAYFIP_UNKNOWN_OPERATION"
 
+    # Paying again: the pending operation is asked to the provider first; it was paid (the
+    # tampered answer is gone), so it is recorded once and there is nothing left to pay.
+    err = await fam.error(START, id=str(inv.id))
+    assert err["extensions"]["code"] == "NOTHING_TO_PAY"
+    assert (await Invoice.get(id=inv.id)).paid_cents == 1300 and await Payment.filter(invoice_id=inv.id).count() == 1
+
     # Refused by the bank: marked, invoice unchanged, later notifications refused.
-    second = (await fam.ok(START, id=str(inv.id)))["startCardPayment"]
+    inv_b = await Invoice.exclude(id=inv.id).get()
+    fam_b = await gql.as_user(ub)
+    second = (await fam_b.ok(START, id=str(inv_b.id)))["startCardPayment"]
     payfip_sim.pay(second["idOp"], "R")
     r = await notify.post("/payfip/notification", data={"idOp": second["idOp"]})
     assert r.status_code == 200 and r.json() == {"status": "refused"}
-    assert (await Invoice.get(id=inv.id)).status == "non_soldee"
+    assert (await Invoice.get(id=inv_b.id)).status == "non_soldee"
+    r = await notify.post("/payfip/notification", data={"idOp": second["idOp"]})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "ALREADY_PROCESSED"
 
 
 async def test_start_card_payment_access(gql, lines_plugin, payfip_sim):
