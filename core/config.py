@@ -52,6 +52,17 @@ class RegieConfig:
     address: str = ""
     invoice_prefix: str = ""
     sepa_format: str = "pain.008.001.08"
+    # Mentions of the avis des sommes à payer (CGCT L1617-5 4°; CE 17 March 2016 n° 389069): who
+    # issues the titre (first name, name: the ordonnateur or the holder of their delegation) and in
+    # which role; the court where it is contested; the payment deadline; the comptable public; the
+    # desk of the régie (hours, accepted means).
+    issuer_name: str = ""
+    issuer_role: str = ""
+    recourse_court: str = ""
+    payment_days: int = 30
+    comptable: str = ""
+    desk_hours: str = ""
+    desk_means: str = ""
 
 
 @dataclass(frozen=True)

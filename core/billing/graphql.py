@@ -74,6 +74,36 @@ async def _load_payments(keys: list[int]) -> list[list[Payment]]:
 
 
 @strawberry.type
+class BillingPaymentWay:
+    """One way to pay the invoice ("card", "sepa", "desk") with what the family needs to know."""
+
+    code: str
+    label: str
+    detail: str
+
+
+@strawberry.type
+class BillingInvoiceMentions:
+    """What the avis des sommes à payer must say besides its lines (CGCT L1617-5): the issuer and
+    their role, the payment deadline, the comptable public, how to pay, the voies et délais de
+    recours (one sentence per item)."""
+
+    issuer_name: str
+    issuer_role: str
+    due_date: date
+    comptable: str
+    payment_ways: list[BillingPaymentWay]
+    recourse: list[str]
+
+    @classmethod
+    def from_rules(cls, m: rules.InvoiceMentions) -> BillingInvoiceMentions:
+        return cls(issuer_name=m.issuer_name, issuer_role=m.issuer_role, due_date=m.due_date,
+                   comptable=m.comptable, recourse=list(m.recourse),
+                   payment_ways=[BillingPaymentWay(code=w.code, label=w.label, detail=w.detail)
+                                 for w in m.payment_ways])
+
+
+@strawberry.type
 class BillingInvoice:
     id: strawberry.ID
     number: str
@@ -95,9 +125,13 @@ class BillingInvoice:
     pdf_url: str
     preview_url: str
     corrects_id: strawberry.ID | None
+    due_date: date | None = strawberry.field(description="Payment deadline (none on a credit note).")
+    mentions: BillingInvoiceMentions | None = strawberry.field(
+        description="Legal mentions of the invoice (none on a credit note).")
 
     @classmethod
     def from_model(cls, inv: Invoice) -> BillingInvoice:
+        mentions = service.invoice_mentions(inv)
         regie = get_settings().regie(inv.regie_code)
         corrects = inv.corrects_id  # type: ignore[attr-defined]
         return cls(id=strawberry.ID(str(inv.id)), number=inv.number, kind=inv.kind, regie_code=inv.regie_code,
@@ -108,7 +142,9 @@ class BillingInvoice:
                    credited_cents=inv.credited_cents, balance_cents=inv.balance_cents, status=inv.status,
                    status_label=service.STATUS_LABELS.get(inv.status, inv.status), reason=inv.reason,
                    pdf_url=f"/files/invoice/{inv.id}", preview_url=f"/files/invoice/{inv.id}?inline=1",
-                   corrects_id=strawberry.ID(str(corrects)) if corrects else None)
+                   corrects_id=strawberry.ID(str(corrects)) if corrects else None,
+                   due_date=mentions.due_date if mentions else None,
+                   mentions=BillingInvoiceMentions.from_rules(mentions) if mentions else None)
 
     @strawberry.field
     async def lines(self, info: Info) -> list[BillingInvoiceLine]:

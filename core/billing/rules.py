@@ -218,3 +218,78 @@ def apportion(amount: int, weights: list[int]) -> list[int]:
 def payfip_refdet(number: str) -> str:
     """PayFiP's debt reference: alphanumerics only ("CDC-2026-00001" -> "CDC202600001")."""
     return "".join(c for c in number if c.isalnum()).upper()
+
+
+# ---- mentions of the avis des sommes à payer ------------------------------------------------------
+#
+# CGCT art. L1617-5 (version in force since 1 January 2017, loi n° 2016-1918 art. 15):
+# - 4°: the titre de recettes individuel (and the ampliation sent to the debtor, which our invoice
+#   is) "mentionne les nom, prénoms et qualité de la personne qui l'a émis ainsi que les voies et
+#   délais de recours" (CRPA L111-2). CE 17 March 2016 n° 389069 (tables p. 700), restated by
+#   CE 25 May 2018 n° 405063: the ampliation must carry them; when a delegate signs the bordereau,
+#   it is the delegate's name and role (CE 26 September 2018 n° 421481) — hence per-régie config.
+# - 2°: the debtor contests the merits "directement devant la juridiction compétente" within two
+#   months of receiving the titre; the formal regularity of an acte de poursuite before the juge de
+#   l'exécution within two months of its notification. 1°: bringing the action suspends the force
+#   exécutoire of the titre. These delays are opposable only if the notification states them with
+#   the court (CJA R421-5; CAA Versailles 9 June 2022 n° 19VE04256). A recours gracieux to the
+#   ordonnateur within the two months interrupts the delay (Conseil d'État case law, e.g. as
+#   summarised in Environnement Magazine, 1 December 2012, "Délai pour contester une créance").
+# - 4°: after the payment deadline the comptable public sends a mise en demeure before any forced
+#   execution giving rise to costs.
+
+
+@dataclass(frozen=True)
+class PaymentWay:
+    code: str  # "card" | "sepa" | "desk"
+    label: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class InvoiceMentions:
+    issuer_name: str
+    issuer_role: str
+    due_date: date
+    recourse: tuple[str, ...]
+    comptable: str
+    payment_ways: tuple[PaymentWay, ...]
+
+
+def payment_due_date(issued_on: date, payment_days: int) -> date:
+    """The payment deadline: `payment_days` calendar days after issue (e.g. 2026-10-31 + 30 ->
+    2026-11-30)."""
+    from datetime import timedelta
+
+    return issued_on + timedelta(days=max(0, int(payment_days)))
+
+
+def invoice_mentions(*, issuer_name: str, issuer_role: str, recourse_court: str, payment_days: int,
+                     comptable: str, regie_name: str, regie_address: str, desk_hours: str, desk_means: str,
+                     issued_on: date, card: bool, sepa: bool, portal_url: str) -> InvoiceMentions:
+    """What an invoice must say besides its lines (sources above), from the régie's configuration."""
+    court = recourse_court or "la juridiction compétente"
+    issuer = f"l'ordonnateur ({issuer_role})" if issuer_role else "l'ordonnateur"
+    recourse = (
+        "Dans un délai de deux mois à compter de la réception du présent avis, vous pouvez contester "
+        f"la somme réclamée en saisissant directement {court} "
+        "(article L. 1617-5 2° du code général des collectivités territoriales). "
+        "Cette action suspend la force exécutoire du titre.",
+        f"Un recours gracieux adressé dans ce délai à {issuer} interrompt le délai de recours.",
+        "La régularité formelle d'un acte de poursuite se conteste devant le juge de l'exécution dans "
+        "les deux mois suivant sa notification.",
+    )
+    ways: list[PaymentWay] = []
+    if card:
+        ways.append(PaymentWay("card", "Par carte bancaire en ligne",
+                               f"sur le portail famille ({portal_url}), paiement sécurisé PayFiP de la DGFiP"))
+    if sepa:
+        ways.append(PaymentWay("sepa", "Par prélèvement automatique",
+                               "adhésion depuis le portail famille (« Passer au prélèvement automatique »)"))
+    desk = ", ".join(p for p in (regie_address, desk_hours) if p)
+    ways.append(PaymentWay("desk", f"À la régie {regie_name}".strip(),
+                           "; ".join(p for p in (desk, desk_means) if p)))
+    return InvoiceMentions(issuer_name=issuer_name, issuer_role=issuer_role,
+                           due_date=payment_due_date(issued_on, payment_days), recourse=recourse,
+                           comptable=comptable, payment_ways=tuple(ways))
+

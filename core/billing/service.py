@@ -563,6 +563,25 @@ async def _referent(household_id: int) -> str:
     return f"{civ}{resp.first_name} {resp.last_name}".strip()
 
 
+def invoice_mentions(invoice: Invoice) -> rules.InvoiceMentions | None:
+    """The legal mentions of an invoice from its régie's configuration (none on a credit note)."""
+    from core.billing.payfip import numcli_for
+
+    if invoice.kind != InvoiceKind.INVOICE:
+        return None
+    settings = get_settings()
+    regie = settings.regie(invoice.regie_code)
+    if regie is None:
+        return None
+    return rules.invoice_mentions(
+        issuer_name=regie.issuer_name, issuer_role=regie.issuer_role, recourse_court=regie.recourse_court,
+        payment_days=regie.payment_days, comptable=regie.comptable, regie_name=regie.name,
+        regie_address=regie.address, desk_hours=regie.desk_hours, desk_means=regie.desk_means,
+        issued_on=invoice.issued_on, card=bool(numcli_for(regie.code)),
+        sepa=bool(regie.ics) and "prelevement" in settings.enabled_plugins,
+        portal_url=settings.community.public_url)
+
+
 async def invoice_pdf(actor: Actor, invoice_id: int | str) -> tuple[Invoice, bytes]:
     from core.pdf import render_pdf
 
@@ -581,6 +600,7 @@ async def invoice_pdf(actor: Actor, invoice_id: int | str) -> tuple[Invoice, byt
         "regie": get_settings().regie(invoice.regie_code), "groups": list(groups.items()),
         "balance_cents": invoice.balance_cents, "corrects": corrects,
         "status_label": STATUS_LABELS.get(invoice.status, invoice.status),
+        "mentions": invoice_mentions(invoice),
     })
     return invoice, pdf
 
