@@ -52,7 +52,7 @@ def best_of(fn, repeat: int = 3) -> float:
 
 def pure(n: int) -> None:
     creditor = pain008.Creditor("REGIE CC PORTES ENTRE DEUX MERS", "FR7630001007941234567890185", "BDFEFRPPXXX",
-                                "FR45ZZZ123456")
+                                "FR72ZZZ123456")
     items = lines(n)
     for fmt in rules.SEPA_FORMATS:
         doc = pain008.Pain008("PF-BENCH-1", datetime(2026, 11, 23, 10), date(2026, 12, 5), creditor, items, fmt)
@@ -100,7 +100,7 @@ async def service(n: int) -> None:
         actor = Actor.for_user(admin)
         with count_queries() as log:
             start = time.perf_counter()
-            batch = await sepa.build_batch(actor, "cdc", today() + timedelta(days=10))
+            batch = await sepa.build_batch(actor, "cdc", rules.earliest_due_date(today()))
             elapsed = time.perf_counter() - start
         pain008.validate(batch.xml.encode(), batch.sepa_format)
         print(f"service build_batch: {batch.count} debits, {rules.amount_text(batch.total_cents)} EUR, "

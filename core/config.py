@@ -49,6 +49,13 @@ class RegieConfig:
     creditor_name: str = ""
     creditor_iban: str = ""
     creditor_bic: str = ""
+    # The creditor's structured postal address, written in pain.008 (Cdtr/PstlAdr): since
+    # 15 November 2026 the SEPA schemes accept only structured or hybrid addresses (EPC153-22 v2.1).
+    creditor_street: str = ""
+    creditor_building_number: str = ""
+    creditor_postcode: str = ""
+    creditor_town: str = ""
+    creditor_country: str = "FR"
     address: str = ""
     invoice_prefix: str = ""
     sepa_format: str = "pain.008.001.08"

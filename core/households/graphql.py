@@ -203,10 +203,13 @@ class HouseholdChild:
 class HouseholdFile:
     id: strawberry.ID
     name: str
-    address_line1: str
+    address_line1: str = strawberry.field(description="The street line as shown: number and street")
+    street_number: str = strawberry.field(description="Building number of the street line (« 12 bis »)")
+    street_name: str = strawberry.field(description="Street of the street line (« rue de la Paix »)")
     address_line2: str
     postal_code: str
     city: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code (« FR »)")
     phone: str
     email: str
     family_situation: str
@@ -226,8 +229,10 @@ class HouseholdFile:
     def from_bundle(cls, b: service.HouseholdBundle, user_id: int | None = None) -> HouseholdFile:
         h = b.household
         on = today()
+        address = rules.postal_address(h)
         return cls(id=strawberry.ID(str(h.id)), name=h.name, address_line1=h.address_line1,
-                   address_line2=h.address_line2, postal_code=h.postal_code, city=h.city, phone=h.phone, email=h.email,
+                   street_number=address.building_number, street_name=address.street_name, address_line2=h.address_line2, postal_code=h.postal_code, city=h.city,
+                   country=h.country, phone=h.phone, email=h.email,
                    family_situation=h.family_situation, dependent_children=h.dependent_children, regime=h.regime,
                    allocataire_number=h.allocataire_number, quotient_familial=h.quotient_familial,
                    reference_income=h.reference_income_cents, income_given_on=h.income_given_on,
@@ -280,7 +285,11 @@ class HouseholdAuditEntry:
 # ---- inputs ---------------------------------------------------------------------------------------
 @strawberry.input
 class HouseholdInput:
-    address_line1: str | None = strawberry.UNSET
+    address_line1: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Street line; split into streetNumber / streetName when those are not given")
+    street_number: str | None = strawberry.UNSET
+    street_name: str | None = strawberry.UNSET
+    country: str | None = strawberry.field(default=strawberry.UNSET, description="ISO 3166-1 alpha-2 code, FR by default")
     address_line2: str | None = strawberry.UNSET
     postal_code: str | None = strawberry.UNSET
     city: str | None = strawberry.UNSET

@@ -18,10 +18,15 @@ class Regime:
 class Household(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=150)
+    # The street line as shown, and its structured parts (number, street) kept in step with it: SEPA
+    # files need a structured address (see core.households.rules.PostalAddress).
     address_line1 = fields.CharField(max_length=200, default="")
+    street_number = fields.CharField(max_length=16, default="")
+    street_name = fields.CharField(max_length=150, default="")
     address_line2 = fields.CharField(max_length=200, default="")
     postal_code = fields.CharField(max_length=10, default="")
     city = fields.CharField(max_length=100, default="")
+    country = fields.CharField(max_length=2, default="FR")  # ISO 3166-1 alpha-2
     phone = fields.CharField(max_length=30, default="")
     email = fields.CharField(max_length=254, default="")
     family_situation = fields.CharField(max_length=20, default="")

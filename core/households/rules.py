@@ -5,6 +5,7 @@ No I/O here: the service loads the rows, these functions decide.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -206,3 +207,61 @@ def file_problems(household: Any, responsables: Sequence[Any], children: Sequenc
             people = list(child.authorized_people)
         out.extend(child_problems(child, people, settings))
     return out
+
+
+# ---- structured postal address ----------------------------------------------------------------
+@dataclass(frozen=True)
+class PostalAddress:
+    """A structured postal address (ISO 20022 PostalAddress6 / 24): town and country always, street
+    and building number in their own fields. Since 15 November 2026 the SEPA schemes accept only
+    structured or hybrid addresses (EPC guidance EPC153-22 v2.1, « Provision of Addresses », §4)."""
+
+    town: str
+    country: str
+    postal_code: str = ""
+    street_name: str = ""
+    building_number: str = ""
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.town.strip()) and len(self.country) == 2
+
+
+_STREET_NUMBER = re.compile(r"^(\d+(?:\s*(?:bis|ter|quater|[a-d])\b)?)[\s,]+(.+)$", re.IGNORECASE)
+
+
+def split_street(line: str) -> tuple[str, str]:
+    """A French street line into (building number, street name):
+    "12 bis rue de la Paix" -> ("12 bis", "rue de la Paix"), "3, allée des Pins" -> ("3", "allée des Pins"),
+    "Lieu-dit Le Bourg" -> ("", "Lieu-dit Le Bourg")."""
+    text = " ".join((line or "").split())
+    match = _STREET_NUMBER.match(text)
+    if match:
+        return " ".join(match.group(1).lower().split()), match.group(2).strip()
+    return "", text
+
+
+def street_line(building_number: str, street_name: str) -> str:
+    """The display line of a structured street: ("12 bis", "rue de la Paix") -> "12 bis rue de la Paix"."""
+    return " ".join(part for part in (building_number.strip(), street_name.strip()) if part)
+
+
+def check_country(code: str | None) -> str:
+    """An ISO 3166-1 alpha-2 country code known to CLDR (Babel): " fr" -> "FR"."""
+    from babel import Locale
+
+    value = (code or "").strip().upper()
+    if len(value) != 2 or value not in Locale("fr").territories:
+        raise ValidationError("Pays inconnu : indiquez le code ISO à deux lettres (FR, BE, CH…).",
+                              code="INVALID_COUNTRY", field="country")
+    return value
+
+
+def postal_address(household: Any) -> PostalAddress:
+    """The household's address in structured form (street split from the display line when only that
+    line is known, as for files created before the address was structured)."""
+    number, street = household.street_number, household.street_name
+    if not (number or street):
+        number, street = split_street(household.address_line1)
+    return PostalAddress(town=household.city.strip(), country=(household.country or "FR").upper(),
+                         postal_code=household.postal_code.strip(), street_name=street, building_number=number)

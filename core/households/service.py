@@ -36,7 +36,8 @@ from core.timeutil import now, today
 
 RESPONSABLE_FIELDS = ("civility", "first_name", "last_name", "birth_date", "email", "phone_mobile", "phone_home",
                       "phone_work", "address", "profession", "employer", "employer_address", "employer_phone")
-HOUSEHOLD_FIELDS = ("address_line1", "address_line2", "postal_code", "city", "phone", "email", "family_situation",
+HOUSEHOLD_FIELDS = ("address_line1", "street_number", "street_name", "address_line2", "postal_code", "city",
+                    "country", "phone", "email", "family_situation",
                     "dependent_children", "regime", "allocataire_number", "quotient_familial",
                     "reference_income_cents", "income_given_on")
 CHILD_FIELDS = ("first_name", "last_name", "sex", "birth_date", "expected_birth_date", "school", "school_class")
@@ -215,9 +216,12 @@ def _household_values(data: dict[str, Any]) -> dict[str, Any]:
         rules.check_income_date(values["income_given_on"], today())
     elif "quotient_familial" in values or "reference_income_cents" in values:
         values["income_given_on"] = today()
-    for key in ("address_line1", "address_line2", "postal_code", "city", "phone", "email", "allocataire_number"):
+    for key in ("address_line1", "street_number", "street_name", "address_line2", "postal_code", "city", "phone",
+                "email", "allocataire_number"):
         if key in values and values[key] is None:
             values[key] = ""
+    if "country" in values:
+        values["country"] = rules.check_country(values["country"])
     return values
 
 
@@ -226,10 +230,25 @@ async def update_household(actor: Actor, data: dict[str, Any], household_id: int
     values = _household_values(data)
     async with in_transaction():
         household = await _household(target)
+        _structure_street(values, household)
         if values:
             household.update_from_dict(values)
             await household.save(update_fields=[*values, "updated_at"])
     return await load_bundle(target)
+
+
+def _structure_street(values: dict[str, Any], current: Household) -> None:
+    """Keep the display street line and its structured parts in step: parts given win (the missing
+    one taken from the file), otherwise a new display line is split into number and street."""
+    if "street_number" in values or "street_name" in values:
+        number = values.get("street_number", current.street_number).strip()
+        street = values.get("street_name", current.street_name).strip()
+        if number and not street:
+            raise ValidationError("Indiquez le nom de la voie.", code="REQUIRED", field="streetName")
+        values["street_number"], values["street_name"] = number, street
+        values["address_line1"] = rules.street_line(number, street)
+    elif "address_line1" in values:
+        values["street_number"], values["street_name"] = rules.split_street(values["address_line1"])
 
 
 async def save_other_responsable(actor: Actor, data: dict[str, Any], household_id: int | None = None) -> Responsable:
@@ -359,6 +378,7 @@ async def create_household(actor: Actor, household_data: dict[str, Any], respons
     staff = require_account_opener(actor)
     with _at("household"):
         household_values = _household_values(household_data)
+        _structure_street(household_values, Household())
     with _at("responsable"):
         first = _new_responsable_values(responsable_data, email_required=True)
     second = None

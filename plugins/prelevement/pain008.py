@@ -9,11 +9,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
 from core.errors import PortailError
-from plugins.prelevement.rules import SEPA_FORMATS, SMNDA, amount_text, control_sum, sepa_text
+from core.households.rules import PostalAddress
+from plugins.prelevement.rules import (
+    SEPA_FORMATS,
+    SEQ_FNAL,
+    SMNDA,
+    amount_text,
+    control_sum,
+    sepa_text,
+)
 
 
 @dataclass(frozen=True)
@@ -22,6 +31,7 @@ class Creditor:
     iban: str
     bic: str
     ics: str
+    address: PostalAddress | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,7 @@ class DebitLine:
     amended: bool = False
     original_iban: str = ""
     new_debtor_agent: bool = False
+    debtor_address: PostalAddress | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,23 @@ def _account(parent: etree._Element, tag: str, iban: str) -> None:
     _sub(_sub(_sub(parent, tag), "Id"), "IBAN", iban)
 
 
+def _postal_address(party: etree._Element, address: PostalAddress | None) -> None:
+    """PstlAdr in the structured form (EPC153-22 v2.1: unstructured AdrLine alone is refused from
+    15 November 2026). Element order of PostalAddress6 (.02) and PostalAddress24 (.08) alike:
+    StrtNm, BldgNb, PstCd, TwnNm, Ctry."""
+    if address is None or not address.complete:
+        return
+    adr = _sub(party, "PstlAdr")
+    if address.street_name.strip():
+        _sub(adr, "StrtNm", sepa_text(address.street_name, 70))
+    if address.building_number.strip():
+        _sub(adr, "BldgNb", sepa_text(address.building_number, 16))
+    if address.postal_code.strip():
+        _sub(adr, "PstCd", sepa_text(address.postal_code, 16))
+    _sub(adr, "TwnNm", sepa_text(address.town, 35))
+    _sub(adr, "Ctry", address.country.upper())
+
+
 def build_xml(doc: Pain008) -> bytes:
     """The XML document (not validated: see `validate`). One PmtInf per sequence type."""
     if doc.fmt not in SEPA_FORMATS:
@@ -117,7 +145,9 @@ def build_xml(doc: Pain008) -> bytes:
         _sub(_sub(tp, "LclInstrm"), "Cd", "CORE")
         _sub(tp, "SeqTp", seq)
         _sub(pmt, "ReqdColltnDt", doc.collection_date.isoformat())
-        _sub(_sub(pmt, "Cdtr"), "Nm", sepa_text(doc.creditor.name, 70))
+        cdtr = _sub(pmt, "Cdtr")
+        _sub(cdtr, "Nm", sepa_text(doc.creditor.name, 70))
+        _postal_address(cdtr, doc.creditor.address)
         _account(pmt, "CdtrAcct", doc.creditor.iban)
         _agent(pmt, "CdtrAgt", doc.creditor.bic, v08)
         _sub(pmt, "ChrgBr", "SLEV")
@@ -139,7 +169,9 @@ def build_xml(doc: Pain008) -> bytes:
                 elif line.original_iban:
                     _account(details, "OrgnlDbtrAcct", line.original_iban)
             _agent(tx, "DbtrAgt", line.debtor_bic, v08)
-            _sub(_sub(tx, "Dbtr"), "Nm", sepa_text(line.debtor_name, 70))
+            dbtr = _sub(tx, "Dbtr")
+            _sub(dbtr, "Nm", sepa_text(line.debtor_name, 70))
+            _postal_address(dbtr, line.debtor_address)
             _account(tx, "DbtrAcct", line.debtor_iban)
             _sub(_sub(tx, "RmtInf"), "Ustrd", sepa_text(line.remittance, 140))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
@@ -159,6 +191,51 @@ def validate(xml: bytes, fmt: str) -> None:
 def _safe(message: str) -> str:
     # XSD messages quote the faulty value: an IBAN must never reach a log or an answer.
     return re.sub(r"'[^']*'", "'…'", message)
+
+
+def make_final(xml: bytes, end_to_end_ids: set[str], fmt: str) -> bytes:
+    """The same remittance with the collections `end_to_end_ids` moved to a FNAL payment group: a
+    mandate stopped while its collection is built but not yet sent is collected one last time as
+    FNAL (EPC SDD Core rulebook, AT-21 « sequence type »). Counts and control sums are recomputed;
+    the result is validated against the XSD."""
+    ns = f"urn:iso:std:iso:20022:tech:xsd:{fmt}"
+    q = lambda tag: f"{{{ns}}}{tag}"  # noqa: E731 - a local qualifier keeps the XPath readable
+    root = etree.fromstring(xml, parser=etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
+    cstmr = root.find(q("CstmrDrctDbtInitn"))
+    groups = cstmr.findall(q("PmtInf"))
+    moving = [tx for pmt in groups for tx in pmt.findall(q("DrctDbtTxInf"))
+              if tx.findtext(f"{q('PmtId')}/{q('EndToEndId')}") in end_to_end_ids
+              and pmt.findtext(f"{q('PmtTpInf')}/{q('SeqTp')}") not in (SEQ_FNAL, "FRST", "OOFF")]
+    if not moving:
+        return xml
+    final = next((p for p in groups if p.findtext(f"{q('PmtTpInf')}/{q('SeqTp')}") == SEQ_FNAL), None)
+    if final is None:
+        template = moving[0].getparent()
+        final = etree.fromstring(etree.tostring(template))
+        for tx in final.findall(q("DrctDbtTxInf")):
+            final.remove(tx)
+        final.find(f"{q('PmtTpInf')}/{q('SeqTp')}").text = SEQ_FNAL
+        pmt_id = final.find(q("PmtInfId"))
+        pmt_id.text = pmt_id.text.rsplit("-", 1)[0] + f"-{SEQ_FNAL}"
+        cstmr.append(final)
+    for tx in moving:
+        tx.getparent().remove(tx)
+        final.append(tx)
+    for pmt in cstmr.findall(q("PmtInf")):
+        txs = pmt.findall(q("DrctDbtTxInf"))
+        if not txs:
+            cstmr.remove(pmt)
+            continue
+        pmt.find(q("NbOfTxs")).text = str(len(txs))
+        pmt.find(q("CtrlSum")).text = _sum_text(txs, q)
+    result = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    validate(result, fmt)
+    return result
+
+
+def _sum_text(transactions: list[etree._Element], q: Any) -> str:
+    cents = [int(tx.findtext(q("InstdAmt")).replace(".", "")) for tx in transactions]
+    return amount_text(control_sum(cents))
 
 
 def build_and_validate(doc: Pain008) -> bytes:

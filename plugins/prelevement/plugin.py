@@ -2,8 +2,9 @@
 
 Configuration (optional) in `[plugin.prelevement]`: `max_rejects = 2` (rejects before the mandate is
 suspended), `rulebook_2016 = true` (sequence type after a change of debtor bank: RCUR + "SMNDA";
-false for the pre-2016 rule: FRST). Régies (ICS, creditor account, `sepa_format`) come from
-`[[regies]]`.
+false for the pre-2016 rule: FRST), `prenotification_days = 14` (days between the pre-notification
+mail and the due date). Régies (ICS, creditor account and structured address, `sepa_format`) come
+from `[[regies]]`.
 """
 
 from __future__ import annotations
@@ -96,9 +97,19 @@ async def portail_demo_data(settings: Settings, today: date) -> None:
 
 @hookimpl
 def portail_startup(settings: Settings) -> None:
-    from plugins.prelevement.rules import SEPA_FORMATS
+    """Refuse to start with a régie that could not produce a valid remittance: unknown format, an ICS
+    whose check digits are wrong (the bank rejects the whole file), no structured creditor address."""
+    from plugins.prelevement.rules import SEPA_FORMATS, is_valid_ics
 
     for regie in settings.regies:
-        if regie.ics and regie.sepa_format not in SEPA_FORMATS:
+        if not regie.ics:
+            continue
+        if regie.sepa_format not in SEPA_FORMATS:
             raise ValueError(f"Régie {regie.code} : sepa_format « {regie.sepa_format} » inconnu "
                              f"(attendu : {', '.join(SEPA_FORMATS)}).")
+        if not is_valid_ics(regie.ics):
+            raise ValueError(f"Régie {regie.code} : identifiant créancier SEPA (ics) « {regie.ics} » invalide "
+                             f"(clé de contrôle ISO 7064 MOD 97-10 fausse).")
+        if not (regie.creditor_town.strip() and len(regie.creditor_country.strip()) == 2):
+            raise ValueError(f"Régie {regie.code} : adresse du créancier incomplète (creditor_town et "
+                             f"creditor_country obligatoires : adresse structurée exigée en SEPA).")

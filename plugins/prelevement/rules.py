@@ -24,7 +24,7 @@ import secrets
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from core.errors import ValidationError
 
@@ -250,3 +250,103 @@ def should_suspend(reject_count: int, max_rejects: int) -> bool:
 
 def first_of_month(day: date) -> date:
     return day.replace(day=1)
+
+
+# ---- creditor identifier (ICS) ----------------------------------------------------------------
+_ICS_SHAPE = re.compile(r"^([A-Z]{2})(\d{2})([A-Z0-9]{3})([A-Z0-9]{1,28})$")
+
+
+def is_valid_ics(ics: str) -> bool:
+    """The SEPA creditor identifier's check digits (EPC262-08 « Creditor Identifier Overview »,
+    ISO 7064 MOD 97-10): positions 3-4 are computed over the national identifier (from position 8)
+    followed by the country code and "00", letters as A=10 … Z=35; the creditor business code
+    (positions 5-7, "ZZZ" by default) is left out. "FR72ZZZ123456" is valid, "FR45ZZZ123456" not."""
+    match = _ICS_SHAPE.match(_compact(ics))
+    if not match:
+        return False
+    country, check, _business_code, national = match.groups()
+    digits = "".join(str(int(c, 36)) for c in national + country + "00")
+    return 98 - int(digits) % 97 == int(check)
+
+
+# ---- TARGET2 calendar, due dates and pre-notification -----------------------------------------
+DEFAULT_PRENOTIFICATION_DAYS = 14
+
+
+def is_target_day(day: date) -> bool:
+    """A TARGET2 business day: not a weekend nor a TARGET closing day (1 January, Good Friday,
+    Easter Monday, 1 May, 25 and 26 December — ECB, « TARGET2 closing days »), as published in the
+    `holidays` package's ECB financial calendar."""
+    import holidays
+
+    return day.weekday() < 5 and day not in holidays.financial_holidays("XECB", years=day.year)
+
+
+def next_target_day(day: date) -> date:
+    """The first TARGET business day strictly after `day`."""
+    candidate = day + timedelta(days=1)
+    while not is_target_day(candidate):
+        candidate += timedelta(days=1)
+    return candidate
+
+
+def earliest_due_date(built_on: date, prenotification_days: int = DEFAULT_PRENOTIFICATION_DAYS) -> date:
+    """The first collection date a file built on `built_on` may ask for.
+
+    Two rules (EPC SDD Core rulebook 2025, §4.3 « time cycle »): the collection must reach the debtor
+    bank at the latest one TARGET business day before the due date (D-1 since November 2016), so a
+    whole TARGET business day must stand between the day the file is built and the due date; and the
+    debtor must receive the pre-notification at least 14 calendar days before the due date unless the
+    mandate says otherwise (rulebook PT-02.02, configurable in `[plugin.prelevement]
+    prenotification_days`). The due date itself is a TARGET business day (settlement day)."""
+    business = next_target_day(next_target_day(built_on))
+    notified = built_on + timedelta(days=max(prenotification_days, 0))
+    earliest = max(business, notified)
+    return earliest if is_target_day(earliest) else next_target_day(earliest)
+
+
+def check_due_date(built_on: date, due_date: date, prenotification_days: int = DEFAULT_PRENOTIFICATION_DAYS) -> None:
+    """Raise a ValidationError with a precise code unless `due_date` respects `earliest_due_date`.
+
+    Worked examples (files built on Monday 2 November 2026, pre-notification 14 days): 2026-11-16
+    is accepted; 2026-11-13 is PRENOTIFICATION_TOO_LATE; with no pre-notification delay, Tuesday
+    2026-11-03 is DUE_DATE_TOO_SOON (no whole TARGET day in between), Wednesday 2026-11-04 is
+    accepted, Saturday 2026-11-07 is NOT_A_TARGET_DAY."""
+    from babel.dates import format_date
+
+    if due_date < built_on:
+        raise ValidationError("La date d'échéance ne peut pas être passée.", code="INVALID_DUE_DATE", field="dueDate")
+    earliest = earliest_due_date(built_on, prenotification_days)
+    shown = format_date(earliest, "EEEE d MMMM y", locale="fr_FR")
+    if not is_target_day(due_date):
+        raise ValidationError(f"Le {format_date(due_date, 'd MMMM y', locale='fr_FR')} n'est pas un jour "
+                              f"ouvré TARGET (week-end ou jour férié bancaire) : choisissez une autre échéance, "
+                              f"au plus tôt le {shown}.", code="NOT_A_TARGET_DAY", field="dueDate")
+    if due_date < built_on + _days(prenotification_days):
+        raise ValidationError(f"Les familles doivent être prévenues au moins {prenotification_days} jours "
+                              f"avant le prélèvement : choisissez une échéance à partir du {shown}.",
+                              code="PRENOTIFICATION_TOO_LATE", field="dueDate")
+    if due_date < earliest:
+        raise ValidationError(f"La banque doit recevoir le fichier au moins un jour ouvré TARGET avant "
+                              f"l'échéance : choisissez une échéance à partir du {shown}.",
+                              code="DUE_DATE_TOO_SOON", field="dueDate")
+
+
+def _days(count: int) -> timedelta:
+    return timedelta(days=max(count, 0))
+
+
+# ---- postal addresses (EPC guidance EPC153-22 v2.1, « Provision of Addresses ») ---------------
+# The European Economic Area: the EU 27 with their outermost regions, Iceland, Liechtenstein and
+# Norway. A debtor whose bank is in a SEPA country outside it (CH, GB, MC, SM, VA, AD, GI, the
+# Channel Islands, the Isle of Man…) must be given with a postal address (Regulation (EU) 2023/1113
+# on information accompanying transfers, and SDD Core rulebook 2025 attribute AT-09).
+EEA_COUNTRIES = frozenset(
+    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK "
+    "IS LI NO AX GF GP MQ RE YT MF".split()
+)
+
+
+def address_required(debtor_iban: str) -> bool:
+    """True when the debtor's bank (the IBAN's country) is outside the EEA."""
+    return _compact(debtor_iban)[:2] not in EEA_COUNTRIES

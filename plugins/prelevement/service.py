@@ -28,6 +28,7 @@ from core.config import RegieConfig, get_settings
 from core.contributions import FileDownload
 from core.errors import Conflict, NotFound, ValidationError
 from core.households.models import Household
+from core.households.rules import PostalAddress, postal_address
 from core.mail.service import queue_mail
 from core.permissions import (
     Actor,
@@ -76,6 +77,16 @@ def max_rejects() -> int:
 
 def rulebook_2016() -> bool:
     return bool(get_settings().plugin_config(PLUGIN).get("rulebook_2016", True))
+
+
+def prenotification_days() -> int:
+    return int(get_settings().plugin_config(PLUGIN).get("prenotification_days", rules.DEFAULT_PRENOTIFICATION_DAYS))
+
+
+def creditor_address(reg: RegieConfig) -> PostalAddress:
+    return PostalAddress(town=reg.creditor_town, country=reg.creditor_country.upper(),
+                         postal_code=reg.creditor_postcode, street_name=reg.creditor_street,
+                         building_number=reg.creditor_building_number)
 
 
 def require_regie_staff(actor: Actor, regie_code: str) -> None:
@@ -195,17 +206,37 @@ async def cancel_request(actor: Actor, mandate_id: int | str) -> SepaMandate:
 
 
 async def stop_mandate(actor: Actor, mandate_id: int | str, reason: str = "") -> SepaMandate:
-    """« Arrêter le prélèvement »: the family or staff of the régie; invoices are paid otherwise."""
+    """« Arrêter le prélèvement »: the family or staff of the régie; later invoices are paid otherwise.
+
+    A collection already built (pre-notified) but not yet sent to the bank still goes: it becomes the
+    mandate's last one, FNAL in the remittance (EPC SDD Core rulebook, AT-21), and the mail says so.
+    The batch row is locked so that marking it sent waits for the rewritten file."""
+    from plugins.prelevement import pain008
+
     require_user(actor)
     async with in_transaction():
         mandate = await get_mandate(actor, mandate_id)
+        mandate = await SepaMandate.select_for_update().get(id=mandate.id)
         if mandate.status not in (MandateStatus.ACTIVE, MandateStatus.SUSPENDED):
             raise Conflict("Ce prélèvement n'est pas actif.", code="NOT_ACTIVE")
+        pending = await SepaDebit.filter(mandate_id=mandate.id, status=DebitStatus.BUILT)
+        batches = await SepaBatch.select_for_update().filter(
+            id__in=list({d.batch_id for d in pending}), status=BatchStatus.BUILT)  # type: ignore[attr-defined]
+        final: list[SepaDebit] = []
+        for batch in batches:
+            own = [d for d in pending if d.batch_id == batch.id and d.sequence_type == rules.SEQ_RCUR]  # type: ignore[attr-defined]
+            if own:
+                batch.xml = pain008.make_final(batch.xml.encode(), {d.end_to_end_id for d in own},
+                                               batch.sepa_format).decode()
+                await batch.save(update_fields=["xml"])
+                await SepaDebit.filter(id__in=[d.id for d in own]).update(sequence_type=rules.SEQ_FNAL)
+            final += [d for d in pending if d.batch_id == batch.id]  # type: ignore[attr-defined]
         mandate.status = MandateStatus.STOPPED
         mandate.status_reason = (reason or "").strip()[:500]
         mandate.ended_at = now()
         await mandate.save(update_fields=["status", "status_reason", "ended_at", "updated_at"])
-        await _mail(mandate, "stopped")
+        due = {b.id: b.due_date for b in batches}
+        await _mail(mandate, "stopped", final_debits=[(d, due[d.batch_id]) for d in final])  # type: ignore[attr-defined]
     return mandate
 
 
@@ -360,9 +391,7 @@ async def build_batch(actor: Actor, regie_code: str, due_date: date) -> SepaBatc
 
     reg = regie(regie_code)
     require_regie_staff(actor, regie_code)
-    if due_date < today():
-        raise ValidationError("La date d'échéance ne peut pas être passée.", code="INVALID_DUE_DATE",
-                              field="dueDate")
+    rules.check_due_date(today(), due_date, prenotification_days())
     await _lapse_unused(regie_code, due_date)
     seq_2016 = rulebook_2016()
     async with in_transaction() as conn:
@@ -380,6 +409,9 @@ async def build_batch(actor: Actor, regie_code: str, due_date: date) -> SepaBatc
         if not invoices:
             raise ValidationError("Aucune facture à prélever pour cette régie à cette date : aucun fichier "
                                   "n'a été créé.", code="EMPTY_BATCH")
+        households = {h.id: h for h in await Household.filter(id__in=list(by_household))}
+        addresses = {hid: postal_address(h) for hid, h in households.items()}
+        _require_debtor_addresses([by_household[i.household_id] for i in invoices], addresses)  # type: ignore[attr-defined]
         batch = await SepaBatch.create(regie_code=regie_code, due_date=due_date, message_id=_message_id(regie_code),
                                        sepa_format=reg.sepa_format, created_by_id=actor.user_id)
         debits: list[SepaDebit] = []
@@ -402,9 +434,10 @@ async def build_batch(actor: Actor, regie_code: str, due_date: date) -> SepaBatc
                 signed_on=mandate.signed_on or mandate.created_at.date(), debtor_name=mandate.account_holder,
                 debtor_iban=mandate.iban, debtor_bic=mandate.bic, sequence_type=seq,
                 remittance=f"Facture {invoice.number}", amended=amendment.pending,
-                original_iban=amendment.original_iban, new_debtor_agent=amendment.new_debtor_agent))
+                original_iban=amendment.original_iban, new_debtor_agent=amendment.new_debtor_agent,
+                debtor_address=_complete_or_none(addresses.get(invoice.household_id))))  # type: ignore[attr-defined]
         creditor = pain008.Creditor(name=reg.creditor_name or reg.name, iban=reg.creditor_iban,
-                                    bic=reg.creditor_bic, ics=reg.ics)
+                                    bic=reg.creditor_bic, ics=reg.ics, address=creditor_address(reg))
         xml = pain008.build_and_validate(pain008.Pain008(
             message_id=batch.message_id, created_at=now(), collection_date=due_date, creditor=creditor,
             lines=lines, fmt=reg.sepa_format))
@@ -426,7 +459,7 @@ async def build_batch(actor: Actor, regie_code: str, due_date: date) -> SepaBatc
         per_mandate: dict[int, list[SepaDebit]] = defaultdict(list)
         for debit in debits:
             per_mandate[debit.mandate.id].append(debit)
-        emails = dict(await Household.filter(id__in=list(by_household)).values_list("id", "email"))
+        emails = {hid: h.email for hid, h in households.items()}
         for mandate in mandates:
             own = per_mandate.get(mandate.id)
             if own:
@@ -434,6 +467,21 @@ async def build_batch(actor: Actor, regie_code: str, due_date: date) -> SepaBatc
                             due_date=due_date, debits=own,
                             total_cents=rules.control_sum(d.amount_cents for d in own))
     return batch
+
+
+def _complete_or_none(address: PostalAddress | None) -> PostalAddress | None:
+    return address if address is not None and address.complete else None
+
+
+def _require_debtor_addresses(mandates: list[SepaMandate], addresses: dict[int, PostalAddress]) -> None:
+    """A debtor whose bank is outside the EEA must come with a structured address (EPC153-22 v2.1,
+    Regulation (EU) 2023/1113): the batch is refused, naming the mandates whose file lacks it."""
+    missing = sorted({m.rum for m in mandates if rules.address_required(m.iban)
+                      and _complete_or_none(addresses.get(m.household_id)) is None})  # type: ignore[attr-defined]
+    if missing:
+        raise ValidationError("Adresse postale obligatoire pour les comptes tenus hors de l'Espace économique "
+                              f"européen : complétez le dossier des foyers des mandats {', '.join(missing)}.",
+                              code="DEBTOR_ADDRESS_MISSING")
 
 
 async def regie_batches(actor: Actor, regie_code: str) -> list[SepaBatch]:

@@ -94,3 +94,29 @@ def test_file_problems_lists_what_is_missing():
         ("MEDICAL_MISSING", 2), ("AUTHORIZATIONS_MISSING", 2), ("CONTACT_MISSING", 2)]
     # a reference income replaces the allocataire number
     assert not rules.household_problems(_household(allocataire_number="", reference_income_cents=3_000_000), resp)
+
+
+@pytest.mark.parametrize("line,parts", [
+    ("12 bis rue de la Paix", ("12 bis", "rue de la Paix")),
+    ("3, allée des Pins", ("3", "allée des Pins")),
+    ("7B  avenue Foch", ("7b", "avenue Foch")),
+    ("Lieu-dit Le Bourg", ("", "Lieu-dit Le Bourg")),
+    ("1789", ("", "1789")),  # a number alone is not a street
+    ("", ("", "")),
+])
+def test_street_line_split_into_number_and_street(line, parts):
+    assert rules.split_street(line) == parts
+
+
+def test_postal_address_from_an_old_file_and_country_codes():
+    class Old:
+        street_number, street_name, address_line1 = "", "", "5 place du Marché"
+        postal_code, city, country = "33360", "LATRESNE", "fr"
+
+    assert rules.postal_address(Old()) == rules.PostalAddress(
+        town="LATRESNE", country="FR", postal_code="33360", street_name="place du Marché", building_number="5")
+    assert rules.check_country(" ch ") == "CH"
+    for bad in ("", "XX", "FRA", None):
+        with pytest.raises(ValidationError) as err:
+            rules.check_country(bad)
+        assert err.value.code == "INVALID_COUNTRY"

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from lxml import etree
 
 from core.billing.models import Invoice, Payment
+from core.households.models import Household
 from core.mail.service import send_pending
 from core.timeutil import today
 from plugins.prelevement import pain008, rules
@@ -56,7 +58,7 @@ async def mails(mailbox, address: str) -> list[str]:
 
 
 def due() -> str:
-    return (today() + timedelta(days=10)).isoformat()
+    return rules.earliest_due_date(today()).isoformat()
 
 
 async def test_family_joins_downloads_sends_documents_and_staff_validates_or_refuses(gql, mailbox):
@@ -79,7 +81,7 @@ async def test_family_joins_downloads_sends_documents_and_staff_validates_or_ref
     from pypdf import PdfReader
 
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
-    for expected in (cdc["rum"], "FR45ZZZ123456", "REGIE CC PORTES ENTRE DEUX MERS", "DUPONT Camille",
+    for expected in (cdc["rum"], "FR72ZZZ123456", "REGIE CC PORTES ENTRE DEUX MERS", "DUPONT Camille",
                      "8 semaines", "vous autorisez"):
         assert expected in text, expected
     from core.permissions import Actor
@@ -400,3 +402,142 @@ async def test_invoice_untouched_by_other_regie_batches(gql):
     await admin.ok(BUILD, regie="st_caprais", due=due())
     assert not await SepaDebit.filter(invoice_id=cdc_invoice.id).exists()
     assert (await Invoice.get(id=cdc_invoice.id)).balance_cents == 999
+
+
+# ---- SEPA rulebook 2025: due dates, structured addresses, FNAL, ICS ------------------------------
+UPDATE_ADDRESS = """mutation($input: HouseholdInput!) { updateHousehold(input: $input) {
+  addressLine1 streetNumber streetName postalCode city country } }"""
+IBAN_CH = "CH9300762011623852957"
+
+
+def _pstl(xml: bytes, party: str) -> list[list[tuple[str, str]]]:
+    doc = etree.fromstring(xml)
+    return [[(el.tag.split("}")[1], el.text) for el in adr] for adr in doc.iter()
+            if adr.tag.endswith("}PstlAdr") and adr.getparent().tag.endswith("}" + party)]
+
+
+async def test_due_date_must_leave_the_prenotification_and_a_target_day(gql):
+    _, household, _ = await make_family("fam@example.org")
+    await make_mandate(household, "cdc", last_collection_on=today() - timedelta(days=30))
+    await make_invoice(household, "cdc", 2000)
+    admin = await gql.as_user(await make_staff("admin@example.org", role="admin"))
+    earliest = rules.earliest_due_date(today())
+    soon = next(d for d in (earliest - timedelta(days=n) for n in range(1, 10)) if rules.is_target_day(d))
+    err = await admin.error(BUILD, regie="cdc", due=soon.isoformat())
+    assert err["extensions"] == {"code": "PRENOTIFICATION_TOO_LATE", "field": "dueDate"}
+    assert "14 jours" in err["message"]
+    weekend = next(d for d in (earliest + timedelta(days=n) for n in range(7)) if d.weekday() == 5)
+    assert await admin.code(BUILD, regie="cdc", due=weekend.isoformat()) == "NOT_A_TARGET_DAY"
+    assert await SepaBatch.all().count() == 0
+    assert (await admin.ok(BUILD, regie="cdc", due=earliest.isoformat()))["sepaBuildBatch"]["count"] == 1
+
+
+async def test_remittance_carries_structured_addresses_of_creditor_and_debtor(gql):
+    user, household, _ = await make_family("fam@example.org")
+    fam = await gql.as_user(user)
+    saved = (await fam.ok(UPDATE_ADDRESS, input={"addressLine1": "12 bis, chemin de Lartigue", "postalCode": "33360",
+                                                "city": "CÉNAC"}))["updateHousehold"]
+    assert saved == {"addressLine1": "12 bis, chemin de Lartigue", "streetNumber": "12 bis",
+                     "streetName": "chemin de Lartigue", "postalCode": "33360", "city": "CÉNAC", "country": "FR"}
+    await make_mandate(household, "st_caprais", last_collection_on=today() - timedelta(days=30))
+    await make_invoice(household, "st_caprais", 2000)
+    admin = await gql.as_user(await make_staff("admin@example.org", role="admin"))
+    batch = (await admin.ok(BUILD, regie="st_caprais", due=due()))["sepaBuildBatch"]
+    xml = (await admin.download(batch["downloadUrl"])).content
+    _xml_ok(xml, "pain.008.001.02")
+    assert _pstl(xml, "Dbtr") == [[("StrtNm", "chemin de Lartigue"), ("BldgNb", "12 bis"), ("PstCd", "33360"),
+                                   ("TwnNm", "CENAC"), ("Ctry", "FR")]]
+    assert _pstl(xml, "Cdtr") == [[("StrtNm", "place de l'Eglise"), ("BldgNb", "3"), ("PstCd", "33880"),
+                                   ("TwnNm", "SAINT-CAPRAIS-DE-BORDEAUX"), ("Ctry", "FR")]]
+
+
+async def test_debtor_bank_outside_the_eea_needs_the_household_address(gql):
+    user, household, _ = await make_family("fam@example.org")
+    await Household.filter(id=household.id).update(address_line1="", postal_code="", city="")
+    mandate = await make_mandate(household, "cdc", iban=IBAN_CH, bic="UBSWCHZH80A",
+                                 last_collection_on=today() - timedelta(days=30))
+    await make_invoice(household, "cdc", 2000)
+    admin = await gql.as_user(await make_staff("admin@example.org", role="admin"))
+    err = await admin.error(BUILD, regie="cdc", due=due())
+    assert err["extensions"]["code"] == "DEBTOR_ADDRESS_MISSING" and mandate.rum in err["message"]
+    assert IBAN_CH not in err["message"]
+    fam = await gql.as_user(user)
+    assert await fam.code(UPDATE_ADDRESS, input={"country": "XX"}) == "INVALID_COUNTRY"
+    await fam.ok(UPDATE_ADDRESS, input={"streetNumber": "14", "streetName": "Rue du Rhône", "postalCode": "1204",
+                                        "city": "Genève", "country": "ch"})
+    batch = (await admin.ok(BUILD, regie="cdc", due=due()))["sepaBuildBatch"]
+    xml = (await admin.download(batch["downloadUrl"])).content
+    _xml_ok(xml, "pain.008.001.08")
+    assert _pstl(xml, "Dbtr") == [[("StrtNm", "Rue du Rhone"), ("BldgNb", "14"), ("PstCd", "1204"),
+                                   ("TwnNm", "Geneve"), ("Ctry", "CH")]]
+
+
+async def test_stopping_a_mandate_with_a_built_debit_makes_it_the_final_collection(gql, mailbox):
+    user, household, _ = await make_family("fam@example.org")
+    mandate = await make_mandate(household, "st_caprais", last_collection_on=today() - timedelta(days=30))
+    invoice = await make_invoice(household, "st_caprais", 3000)
+    agent = await gql.as_user(await make_staff("stc@example.org", services=["creche_petit_a_petit"]))
+    batch = (await agent.ok(BUILD, regie="st_caprais", due=due()))["sepaBuildBatch"]
+    assert [d["sequenceType"] for d in batch["debits"]] == ["RCUR"]
+    mailbox.clear()
+    fam = await gql.as_user(user)
+    assert (await fam.ok(STOP, id=str(mandate.id)))["sepaStopMandate"]["status"] == MandateStatus.STOPPED
+    debit = await SepaDebit.get(batch_id=int(batch["id"]))
+    assert debit.sequence_type == "FNAL"
+    xml = (await agent.download(batch["downloadUrl"])).content
+    _xml_ok(xml, "pain.008.001.02")
+    assert b"<SeqTp>FNAL</SeqTp>" in xml and b"<SeqTp>RCUR</SeqTp>" not in xml
+    await send_pending(ignore_schedule=True)
+    text = mailbox.text(mailbox.to("fam@example.org")[-1])
+    assert "sera le dernier" in text and invoice.number in text and "30,00" in text
+    # The last collection goes to the bank and pays the invoice; no further batch for this mandate.
+    await agent.ok(SENT, id=batch["id"])
+    await invoice.refresh_from_db()
+    assert invoice.paid_cents == 3000
+    await make_invoice(household, "st_caprais", 1000)
+    assert await agent.code(BUILD, regie="st_caprais", due=due()) == "EMPTY_BATCH"
+
+
+async def test_stopping_after_the_file_was_sent_changes_nothing_in_it(gql):
+    user, household, _ = await make_family("fam@example.org")
+    mandate = await make_mandate(household, "st_caprais", last_collection_on=today() - timedelta(days=30))
+    await make_invoice(household, "st_caprais", 3000)
+    agent = await gql.as_user(await make_staff("stc@example.org", services=["creche_petit_a_petit"]))
+    batch = (await agent.ok(BUILD, regie="st_caprais", due=due()))["sepaBuildBatch"]
+    await agent.ok(SENT, id=batch["id"])
+    before = (await SepaBatch.get(id=int(batch["id"]))).xml
+    await (await gql.as_user(user)).ok(STOP, id=str(mandate.id))
+    assert (await SepaBatch.get(id=int(batch["id"]))).xml == before
+    assert (await SepaDebit.get(batch_id=int(batch["id"]))).sequence_type == "RCUR"
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("ics", "FR45ZZZ123456", "ics"),
+    ("creditor_town", "", "creditor_town"),
+])
+def test_a_regie_with_an_invalid_ics_or_no_creditor_address_is_refused_at_start(settings, field, value, message):
+    from dataclasses import replace
+
+    from core.app import bootstrap
+
+    regies = tuple(replace(r, **{field: value}) if r.code == "cdc" else r for r in settings.regies)
+    with pytest.raises(ValueError, match=message):
+        bootstrap(replace(settings, regies=regies))
+
+
+async def test_stop_racing_the_bank_file_never_sends_a_stale_sequence(gql, settings):
+    """Stop and « marked sent » at once: either the file went first (RCUR kept, mandate stopped after)
+    or the stop went first (the sent file says FNAL). Never a FNAL debit in a file sent as RCUR."""
+    user, household, _ = await make_family("fam@example.org")
+    mandate = await make_mandate(household, "st_caprais", last_collection_on=today() - timedelta(days=30))
+    await make_invoice(household, "st_caprais", 3000)
+    agent = await gql.as_user(await make_staff("stc@example.org", services=["creche_petit_a_petit"]))
+    batch = (await agent.ok(BUILD, regie="st_caprais", due=due()))["sepaBuildBatch"]
+    fam = await gql.as_user(user)
+    stop, sent = await asyncio.gather(fam.execute(STOP, {"id": str(mandate.id)}),
+                                      agent.execute(SENT, {"id": batch["id"]}))
+    assert not stop.get("errors") and not sent.get("errors")
+    stored = await SepaBatch.get(id=int(batch["id"]))
+    debit = await SepaDebit.get(batch_id=stored.id)
+    assert stored.status == "sent"
+    assert (b"<SeqTp>FNAL</SeqTp>" in stored.xml.encode()) == (debit.sequence_type == "FNAL")

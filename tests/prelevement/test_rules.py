@@ -135,3 +135,71 @@ def test_suspension_threshold():
     assert not rules.should_suspend(1, 2)
     assert rules.should_suspend(2, 2)
     assert not rules.should_suspend(5, 0)  # 0 = never suspend
+
+
+# ---- ICS, TARGET days, due dates, addresses (rulebook 2025) ------------------------------------
+@pytest.mark.parametrize("ics,valid", [
+    ("FR72ZZZ123456", True),   # EPC262-08 worked example shape; check digits recomputed by hand
+    ("FR19ZZZ654321", True),
+    ("fr72 zzz 123456", True),  # spaces and case ignored
+    ("FR45ZZZ123456", False),  # the demo's old, wrong key
+    ("FR12ZZZ654321", False),
+    ("DE98ZZZ09999999999", True),  # the Deutsche Bundesbank's published example
+    ("FR72ZZZ", False),
+    ("", False),
+])
+def test_creditor_identifier_check_digits(ics, valid):
+    assert rules.is_valid_ics(ics) is valid
+
+
+def test_target_closing_days_and_weekends():
+    assert not rules.is_target_day(date(2026, 4, 3))  # Good Friday
+    assert not rules.is_target_day(date(2026, 4, 6))  # Easter Monday
+    assert not rules.is_target_day(date(2026, 12, 26))  # 26 December (a Saturday anyway)
+    assert not rules.is_target_day(date(2026, 5, 1))
+    assert not rules.is_target_day(date(2026, 11, 7))  # Saturday
+    assert rules.is_target_day(date(2026, 11, 11))  # French public holiday, but TARGET is open
+    assert rules.next_target_day(date(2026, 12, 24)) == date(2026, 12, 28)
+
+
+def test_earliest_due_date_worked_examples():
+    monday = date(2026, 11, 2)
+    assert rules.earliest_due_date(monday) == date(2026, 11, 16)  # 14 days of pre-notification
+    assert rules.earliest_due_date(monday, 0) == date(2026, 11, 4)  # one whole TARGET day in between
+    assert rules.earliest_due_date(date(2026, 11, 6), 0) == date(2026, 11, 10)  # Friday: Monday in between
+    # Built on 20 March 2026: 14 days later is Friday 3 April, Good Friday -> Tuesday 7 April.
+    assert rules.earliest_due_date(date(2026, 3, 20)) == date(2026, 4, 7)
+
+
+@pytest.mark.parametrize("due,code", [
+    (date(2026, 11, 13), "PRENOTIFICATION_TOO_LATE"),
+    (date(2026, 11, 14), "NOT_A_TARGET_DAY"),
+    (date(2026, 11, 1), "INVALID_DUE_DATE"),
+    (date(2026, 11, 16), None),
+])
+def test_check_due_date_codes(due, code):
+    if code is None:
+        rules.check_due_date(date(2026, 11, 2), due)
+        return
+    with pytest.raises(ValidationError) as err:
+        rules.check_due_date(date(2026, 11, 2), due)
+    assert err.value.code == code and err.value.field == "dueDate"
+
+
+def test_due_date_too_soon_for_the_bank():
+    with pytest.raises(ValidationError) as err:
+        rules.check_due_date(date(2026, 11, 2), date(2026, 11, 3), 0)
+    assert err.value.code == "DUE_DATE_TOO_SOON"
+    assert "mercredi 4 novembre 2026" in err.value.message
+
+
+@pytest.mark.parametrize("iban,required", [
+    ("FR7630006000011234567890189", False),
+    ("DE89370400440532013000", False),
+    ("CH9300762011623852957", True),
+    ("GB29NWBK60161331926819", True),
+    ("MC5811222000010123456789030", True),
+    ("SM86U0322509800000000270100", True),
+])
+def test_address_required_outside_the_eea(iban, required):
+    assert rules.address_required(iban) is required
