@@ -24,7 +24,9 @@ REJECT = "mutation($id: ID!, $code: String!) { sepaRecordReject(debitId: $id, re
 
 
 def due() -> str:
-    return (today() + timedelta(days=10)).isoformat()
+    from plugins.prelevement.rules import earliest_due_date
+
+    return earliest_due_date(today()).isoformat()
 
 
 async def sweep() -> dict[str, int]:
