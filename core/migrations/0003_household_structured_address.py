@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('core', '0001_initial')]
+    dependencies = [('core', '0002_invoice_collection')]
 
     initial = False
 
