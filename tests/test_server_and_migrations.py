@@ -68,3 +68,21 @@ def test_demo_then_real_server_over_tcp(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_each_app_has_one_line_of_migrations():
+    """Two branches that each add a migration to the same app leave two leaves: the order they apply
+    in is then undefined. The later one must be regenerated on top of the other."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    for folder in [root / "core" / "migrations", *sorted((root / "plugins").glob("*/migrations"))]:
+        app = folder.parent.name
+        names = {p.stem for p in folder.glob("[0-9]*.py")}
+        referenced: set[str] = set()
+        for path in folder.glob("[0-9]*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "dependencies" for t in node.targets):
+                    referenced |= {name for label, name in ast.literal_eval(node.value) if label == app}
+        leaves = sorted(names - referenced)
+        assert len(leaves) == 1, f"{folder.relative_to(root)}: several last migrations {leaves}"
