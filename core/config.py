@@ -24,6 +24,10 @@ class Community:
     email: str = ""
     address: str = ""
     public_url: str = "http://127.0.0.1:8000"
+    # Public holidays of the community's territory (core/calendar.py): "" for metropolitan France,
+    # "57" / "67" / "68" for Alsace-Moselle (Good Friday and 26 December), "971"… overseas.
+    holiday_subdivision: str = ""
+    school_zone: str = ""  # A, B or C (school holidays, core/calendar.py); "" when unused
 
 
 @dataclass(frozen=True)
@@ -213,7 +217,11 @@ def _postgres_url(url: str) -> str:
 
 
 def settings_from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
+    from core.calendar import normalize_subdivision, normalize_zone
+
     community = Community(**raw.get("community", {"name": "Communauté de communes", "short_name": "CC"}))
+    normalize_subdivision(community.holiday_subdivision)  # an unknown subdivision or zone fails at start-up
+    normalize_zone(community.school_zone)
     database_url = _postgres_url(str(raw.get("database", {}).get("url", "sqlite://data/portail.sqlite3")))
     storage = raw.get("storage", {})
     storage_path = Path(storage.get("path", "data/files"))

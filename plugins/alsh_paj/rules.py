@@ -15,27 +15,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 
-import holidays
-
+from core import calendar
 from core.timeutil import PARIS
 
 WEEKDAY_NAMES = {1: "lundi", 2: "mardi", 3: "mercredi", 4: "jeudi", 5: "vendredi", 6: "samedi", 7: "dimanche"}
 
 
-@lru_cache(maxsize=32)
-def _fr_holidays(year: int) -> dict[date, str]:
-    return dict(holidays.country_holidays("FR", years=year))
+def public_holiday(day: date, subdivision: str | None = None) -> str | None:
+    """Name of the public holiday on `day` in the community's subdivision (core/calendar.py), or None."""
+    return calendar.public_holiday(day, subdivision)
 
 
-def public_holiday(day: date) -> str | None:
-    """Name of the French public holiday on `day`, or None."""
-    return _fr_holidays(day.year).get(day)
-
-
-def is_working_day(day: date) -> bool:
-    return day.isoweekday() <= 5 and public_holiday(day) is None
+def is_working_day(day: date, subdivision: str | None = None) -> bool:
+    return calendar.is_working_day(day, subdivision)
 
 
 def age_on(birth_date: date, on: date) -> int:
@@ -62,25 +55,27 @@ def parse_hhmm(value: str) -> time:
     return time(int(hours), int(minutes or 0))
 
 
-def cancellation_deadline(day: date, days_before: int, at: str, working_days: bool = False) -> datetime:
+def cancellation_deadline(day: date, days_before: int, at: str, working_days: bool = False,
+                          subdivision: str | None = None) -> datetime:
     """Instant (aware, Europe/Paris) until which a booking of `day` may be cancelled freely."""
     current = day
     remaining = max(0, days_before)
     while remaining > 0:
         current -= timedelta(days=1)
-        if not working_days or is_working_day(current):
+        if not working_days or is_working_day(current, subdivision):
             remaining -= 1
     return datetime.combine(current, parse_hhmm(at), tzinfo=PARIS)
 
 
-def bookable_days(start: date, end: date, weekdays: Iterable[int], closed: Iterable[date]) -> list[date]:
+def bookable_days(start: date, end: date, weekdays: Iterable[int], closed: Iterable[date],
+                  subdivision: str | None = None) -> list[date]:
     """Days of [start, end] on the period's weekdays, minus closed days and public holidays."""
     wanted = set(weekdays) or {1, 2, 3, 4, 5}
     closed_set = set(closed)
     out: list[date] = []
     current = start
     while current <= end:
-        if current.isoweekday() in wanted and current not in closed_set and public_holiday(current) is None:
+        if current.isoweekday() in wanted and current not in closed_set and public_holiday(current, subdivision) is None:
             out.append(current)
         current += timedelta(days=1)
     return out

@@ -19,6 +19,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
+from core import calendar
 from core.config import get_settings
 from core.errors import Conflict, Forbidden, NotFound, PortailError, ValidationError
 from core.households.models import AuditLog, AuthorizedPerson, Child, Household
@@ -136,17 +137,15 @@ def _require_staff_of(actor: Actor, establishment: AlshEstablishment) -> None:
 async def _closed_days(establishment_id: int, start: date, end: date) -> dict[date, str]:
     rows = await AlshClosedDay.filter(establishment_id=establishment_id, date__gte=start, date__lte=end)
     closed = {r.date: r.label for r in rows}
-    current = start
-    while current <= end:
-        if rules.public_holiday(current):
-            closed.setdefault(current, "Férié")
-        current += timedelta(days=1)
+    for day in calendar.public_holidays_between(start, end, calendar.community_subdivision()):
+        closed.setdefault(day, "Férié")
     return closed
 
 
 async def open_days(period: AlshPeriod) -> list[date]:
     closed = await _closed_days(period.mode.establishment_id, period.start_date, period.end_date)  # type: ignore[attr-defined]
-    return rules.bookable_days(period.start_date, period.end_date, period.weekdays or [], closed)
+    return rules.bookable_days(period.start_date, period.end_date, period.weekdays or [], closed,
+                               calendar.community_subdivision())
 
 
 async def ensure_counters(unit: AlshUnit, days: list[date]) -> None:
@@ -361,7 +360,8 @@ async def period_days(actor: Actor, child_id: int, period_id: int) -> tuple[Alsh
     child = await _bookable_child(actor, child_id)
     period = await _period(period_id)
     closed = await _closed_days(period.mode.establishment_id, period.start_date, period.end_date)  # type: ignore[attr-defined]
-    days = rules.bookable_days(period.start_date, period.end_date, period.weekdays or [], closed)
+    days = rules.bookable_days(period.start_date, period.end_date, period.weekdays or [], closed,
+                               calendar.community_subdivision())
     units = {u.id: u for u in await AlshUnit.filter(period_id=period.id).order_by("id")}
     left = await _remaining(list(units), days, units)
     lines = await AlshBookingLine.filter(booking__child_id=child.id, booking__period_id=period.id) \
@@ -737,7 +737,7 @@ async def cancel_lines(actor: Actor, line_ids: list[int]) -> list[AlshBookingLin
                 raise ValidationError("Cette réservation ne peut plus être annulée.", code="NOT_CANCELLABLE",
                                       field="lineIds", details={"lineId": str(line.id)})
             deadline = rules.cancellation_deadline(line.date, period.cancel_days_before, period.cancel_time,
-                                                   period.cancel_working_days)
+                                                   period.cancel_working_days, calendar.community_subdivision())
             if at < deadline:
                 await _set_state(line, LineState.ANNULEE, actor, "Annulation dans les délais",
                                  cancelled_in_time=True)
