@@ -41,7 +41,7 @@ async def load_demo(settings: Settings, today: date) -> None:
                                         status=RequestStatus.ACCEPTED, establishment=ritournelle)
     await Contract.create(number=33, establishment=ritournelle, household=testbo, child=luc, request=request,
                           start_date=start, end_date=date(start.year + 1, 7, 31), schedule=rules.schedule_to_json(schedule),
-                          weeks_per_year=45, status=ContractStatus.SIGNED, **await _fees(testbo.id, start, schedule, 45))
+                          weeks_per_year=45, status=ContractStatus.SIGNED, **await _fees(testbo.id, start, schedule, 45, ritournelle))
     day = today.replace(day=1)
     while day < today:
         if day.weekday() in schedule and day.isoformat() not in ritournelle.closure_days:

@@ -19,6 +19,7 @@ from plugins.creche.models import (
     AttendanceCorrection,
     Contract,
     Establishment,
+    FamilyResources,
     OccasionalCare,
     PlaceRequest,
 )
@@ -149,6 +150,56 @@ class CrecheContract:
                    status_label=CONTRACT_LABELS.get(c.status, c.status), pdf_url=f"/files/creche_contract/{c.id}")
 
 
+@strawberry.type(description="A stretch of a contract with one fee, and why it starts (barème, resources).")
+class CrecheFeePeriod:
+    start: date
+    end: date | None
+    hourly_fee_cents: int
+    monthly_fee_cents: int
+    resources_monthly_cents: int
+    children_for_rate: int
+    taux_effort_percent: str
+    reasons: list[str]
+    recorded_at: datetime | None = strawberry.field(description="When the revision was recorded and told to the family.")
+
+    @classmethod
+    def from_service(cls, x: service.ContractFeePeriod) -> CrecheFeePeriod:
+        p = x.period
+        return cls(start=p.start, end=p.end, hourly_fee_cents=p.hourly_fee_cents, monthly_fee_cents=p.monthly_fee_cents,
+                   resources_monthly_cents=p.resources_monthly_cents, children_for_rate=p.children_for_rate,
+                   taux_effort_percent=str((p.taux * 100).normalize()), reasons=list(p.reasons), recorded_at=x.recorded_at)
+
+
+@strawberry.type(description="The family's resources from a date (history kept as audit trail).")
+class CrecheFamilyResources:
+    id: strawberry.ID
+    effective_date: date
+    annual_resources_cents: int | None
+    dependent_children: int
+    aeeh_children: int
+    source: str
+    comment: str
+    recorded_by: str | None
+    recorded_at: datetime
+
+    @classmethod
+    def from_model(cls, r: FamilyResources) -> CrecheFamilyResources:
+        by = r.recorded_by if r.recorded_by_id else None  # type: ignore[attr-defined]
+        return cls(id=strawberry.ID(str(r.id)), effective_date=r.effective_date, annual_resources_cents=r.annual_cents,
+                   dependent_children=r.dependent_children, aeeh_children=r.aeeh_children, source=r.source,
+                   comment=r.comment, recorded_by=getattr(by, "email", None) if by else None, recorded_at=r.recorded_at)
+
+
+@strawberry.input
+class CrecheResourcesInput:
+    effective_date: date
+    annual_resources_cents: int | None = strawberry.field(description="N-2 resources, cents; null: not given (plafond)")
+    dependent_children: int
+    aeeh_children: int = 0
+    source: str = strawberry.field(description="janvier | avis | caf | autre")
+    comment: str = ""
+
+
 @strawberry.type
 class CrecheOccasionalCare:
     id: strawberry.ID
@@ -159,12 +210,13 @@ class CrecheOccasionalCare:
     start_time: str
     end_time: str
     status: str
+    emergency: bool = strawberry.field(description="Accueil d'urgence (emergency fee while resources are unknown).")
 
     @classmethod
     def from_model(cls, o: OccasionalCare) -> CrecheOccasionalCare:
         return cls(id=strawberry.ID(str(o.id)), child_id=strawberry.ID(str(o.child_id)),  # type: ignore[attr-defined]
                    child_first_name=o.child.first_name, service_code=o.establishment.service_code, day=o.day,
-                   start_time=o.start_time, end_time=o.end_time, status=o.status)
+                   start_time=o.start_time, end_time=o.end_time, status=o.status, emergency=o.emergency)
 
 
 @strawberry.type
@@ -302,7 +354,7 @@ class CrecheAbsenceInput:
     to_date: date
     start_time: str
     end_time: str
-    motive: str = strawberry.field(description="maladie | hospitalisation | fermeture | autre")
+    motive: str = strawberry.field(description="maladie | hospitalisation | eviction | fermeture | autre")
     child_ids: list[strawberry.ID]
     comment: str = ""
 
@@ -333,6 +385,16 @@ class CrecheQuery:
     @strawberry.field
     async def creche_contract(self, info: Info, id: strawberry.ID) -> CrecheContract:
         return CrecheContract.from_model(await service.contract_for(actor(info), parse_id(id, "id")))
+
+    @strawberry.field(description="The contract's fee period by period, with why each revision happened.")
+    async def creche_contract_fee_periods(self, info: Info, contract_id: strawberry.ID) -> list[CrecheFeePeriod]:
+        rows = await service.contract_fee_periods(actor(info), parse_id(contract_id, "contractId"))
+        return [CrecheFeePeriod.from_service(x) for x in rows]
+
+    @strawberry.field(description="Staff: a household's resources over time (who recorded what, when).")
+    async def creche_family_resources(self, info: Info, household_id: strawberry.ID) -> list[CrecheFamilyResources]:
+        rows = await service.family_resources(actor(info), parse_id(household_id, "householdId"))
+        return [CrecheFamilyResources.from_model(r) for r in rows]
 
     @strawberry.field(description="Month planning (YYYY-MM) of every child of the household, day by day.")
     async def creche_planning(self, info: Info, month: str, household_id: strawberry.ID | None = None
@@ -451,10 +513,20 @@ class CrecheMutation:
         return CrecheOccasionalCare.from_model(o)
 
     @strawberry.mutation(description="Staff: accept (within capacity) or refuse an occasional care request.")
-    async def decide_creche_occasional_care(self, info: Info, id: strawberry.ID, accept: bool, reason: str = ""
-                                            ) -> CrecheOccasionalCare:
+    async def decide_creche_occasional_care(self, info: Info, id: strawberry.ID, accept: bool, reason: str = "",
+                                            emergency: bool = False) -> CrecheOccasionalCare:
         return CrecheOccasionalCare.from_model(
-            await service.decide_occasional(actor(info), parse_id(id, "id"), accept, reason))
+            await service.decide_occasional(actor(info), parse_id(id, "id"), accept, reason, emergency))
+
+    @strawberry.mutation(description="Staff: the family's resources from a date (January update, new avis, CAF "
+                                     "data): the contracts' fees are revised from that date and the family told why.")
+    async def record_creche_resources(self, info: Info, household_id: strawberry.ID, input: CrecheResourcesInput
+                                      ) -> CrecheFamilyResources:
+        r = await service.record_resources(actor(info), parse_id(household_id, "householdId"), input.effective_date,
+                                           input.annual_resources_cents, input.dependent_children, input.aeeh_children,
+                                           input.source, input.comment)
+        await r.fetch_related("recorded_by")
+        return CrecheFamilyResources.from_model(r)
 
     @strawberry.mutation(description="Family: « Signaler une absence » (optional medical certificate).")
     async def report_creche_absence(self, info: Info, input: CrecheAbsenceInput,

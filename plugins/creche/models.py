@@ -111,6 +111,8 @@ class OccasionalCare(Model):
     start_time = fields.CharField(max_length=5)
     end_time = fields.CharField(max_length=5)
     status = fields.CharField(max_length=10, default="pending")  # pending | accepted | refused
+    # accueil d'urgence (set by staff when accepting): unknown resources then pay the emergency fee
+    emergency = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -177,3 +179,51 @@ class AttendanceCorrection(Model):
 
     class Meta:
         table = "creche_attendance_correction"
+
+
+class ResourcesSource:
+    JANUARY = "janvier"  # yearly update of the N-2 resources
+    AVIS = "avis"  # a new avis d'imposition
+    CAF = "caf"  # CAF data (CDAP / situation change)
+    OTHER = "autre"
+    ALL = (JANUARY, AVIS, CAF, OTHER)
+    LABELS = {JANUARY: "Mise à jour annuelle des ressources", AVIS: "Nouvel avis d'imposition",
+              CAF: "Données CAF", OTHER: "Changement de situation"}
+
+
+class FamilyResources(Model):
+    """The family's resources in force from `effective_date` (history kept: the audit trail of every
+    revision). The fee of a month uses the record in force that month."""
+
+    id = fields.IntField(primary_key=True)
+    household = fields.ForeignKeyField("core.Household", related_name="creche_resources", on_delete=fields.CASCADE)
+    effective_date = fields.DateField()
+    annual_cents = fields.BigIntField(null=True)  # N-2 resources; null: not given (plafond)
+    dependent_children = fields.IntField()
+    aeeh_children = fields.IntField(default=0)
+    source = fields.CharField(max_length=10)
+    comment = fields.TextField(default="")
+    recorded_by = fields.ForeignKeyField("core.User", related_name="creche_resources_recorded", null=True,
+                                         on_delete=fields.SET_NULL)
+    recorded_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "creche_family_resources"
+
+
+class FeeChange(Model):
+    """A revision of a contract's fee from `start` (barème or resources), recorded once and told to the
+    family: the audit trail of what the contract costs and why."""
+
+    id = fields.IntField(primary_key=True)
+    contract = fields.ForeignKeyField("creche.Contract", related_name="fee_changes", on_delete=fields.CASCADE)
+    start = fields.DateField()
+    hourly_fee_cents = fields.IntField()
+    monthly_fee_cents = fields.IntField()
+    previous_monthly_fee_cents = fields.IntField(null=True)
+    reasons = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "creche_fee_change"
+        unique_together = (("contract", "start"),)

@@ -58,6 +58,13 @@ async def portail_invoice_lines(period: Any, household_ids: list[int]) -> list[A
 
 
 @hookimpl
+async def portail_maintenance(today: date) -> dict[str, int]:
+    from plugins.creche import service
+
+    return {"creche_fee_changes_notified": await service.notify_fee_changes(today)}
+
+
+@hookimpl
 async def portail_alerts(actor: Any, household_id: int) -> list[Any]:
     from plugins.creche import service
 

@@ -31,6 +31,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from core import calendar as fr_calendar
+from core import formatting
 
 CENT = Decimal("0.01")
 
@@ -297,8 +298,7 @@ class FeePeriod:
 
 
 def _euros(cents: int) -> str:
-    whole, rest = divmod(cents, 100)
-    return f"{whole:,}".replace(",", "\u202f") + f",{rest:02d} €"
+    return formatting.euros(cents)
 
 
 def barème_changes(kind: str = Kind.COLLECTIF, config: Config = Config()) -> list[tuple[date, str]]:

@@ -10,8 +10,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from core import calendar as fr_calendar
 from core.config import ServiceConfig, get_settings
 from core.contributions import Alert, FileDownload
 from core.errors import Conflict, NotFound, ValidationError
@@ -34,9 +36,12 @@ from plugins.creche.models import (
     Contract,
     ContractStatus,
     Establishment,
+    FamilyResources,
+    FeeChange,
     OccasionalCare,
     PlaceRequest,
     RequestStatus,
+    ResourcesSource,
 )
 
 SIGNED_DOCUMENT_TYPE = "contrat_accueil_signe"
@@ -102,6 +107,16 @@ def opening(est: Establishment) -> dict[int, tuple[int, int]]:
 
 def closures(est: Establishment) -> set[date]:
     return {date.fromisoformat(d) for d in est.closure_days or []}
+
+
+def shut_days(est: Establishment, start: date, end: date) -> set[date]:
+    """Closure days plus the public holidays of the community's subdivision between start and end."""
+    return rules.closures_with_holidays(closures(est), start, end, fr_calendar.community_subdivision())
+
+
+def kind_of(est: Establishment, cfg: rules.Config | None = None) -> str:
+    """The establishment's kind (`[plugin.creche.establishments.<code>] kind`), collective by default."""
+    return (cfg or config()).establishment(est.service_code).kind
 
 
 def contract_title(contract: Contract) -> str:
@@ -260,14 +275,40 @@ async def decide_request(actor: Actor, request_id: int, code: str, status: str, 
 
 
 # ---- contracts --------------------------------------------------------------------------------------------------
-async def _fees(household_id: int, start: date, schedule: rules.Schedule, weeks: int) -> dict[str, Any]:
-    household = await Household.get(id=household_id)
-    aeeh = await Child.filter(household_id=household_id, has_aeeh=True).exists()
+async def resources_histories(household_ids: list[int]) -> dict[int, list[rules.ResourcesAt]]:
+    """Each household's resources over time, in three queries: the family file (household's reference
+    income, dependent children, children with AEEH) as the base, then every dated record
+    (`FamilyResources`, oldest first; for one date the last recorded wins)."""
+    ids = list(dict.fromkeys(household_ids))
+    households = await Household.filter(id__in=ids)
+    aeeh: dict[int, int] = {}
+    for hid in await Child.filter(household_id__in=ids, has_aeeh=True).values_list("household_id", flat=True):
+        aeeh[hid] = aeeh.get(hid, 0) + 1  # type: ignore[index]
+    out = {h.id: [rules.ResourcesAt(date(1900, 1, 1), h.reference_income_cents, h.dependent_children,
+                                    aeeh.get(h.id, 0), "Ressources du dossier famille")] for h in households}
+    for r in await FamilyResources.filter(household_id__in=ids).order_by("effective_date", "id"):
+        why = ResourcesSource.LABELS.get(r.source, r.source) + (f" : {r.comment}" if r.comment else "")
+        out[r.household_id].append(rules.ResourcesAt(r.effective_date, r.annual_cents, r.dependent_children,  # type: ignore[attr-defined]
+                                                     r.aeeh_children, why))
+    return out
+
+
+def contract_periods(c: Contract, history: list[rules.ResourcesAt], cfg: rules.Config) -> list[rules.FeePeriod]:
+    """The contract's fee periods: the barème and the family's resources in force at each date."""
+    return rules.fee_periods(c.start_date, c.end_date, history, Decimal(c.hours_per_week), c.weeks_per_year,
+                             kind_of(c.establishment, cfg), cfg)
+
+
+async def _fees(household_id: int, start: date, schedule: rules.Schedule, weeks: int,
+                est: Establishment) -> dict[str, Any]:
+    """The fee at the contract's start (shown on the contract; billing follows `contract_periods`)."""
     cfg = config()
-    hourly = rules.hourly_fee_cents(household.reference_income_cents, household.dependent_children, aeeh, start, cfg)
+    res = rules.resources_on((await resources_histories([household_id]))[household_id], start)
+    kind = kind_of(est, cfg)
+    hourly = rules.hourly_fee_cents(res.annual_cents, res.dependent_children, res.aeeh_children, start, cfg, kind)
     hpw = rules.weekly_hours(schedule)
-    return {"resources_monthly_cents": rules.monthly_resources_cents(household.reference_income_cents, start, cfg),
-            "children_for_rate": rules.children_for_rate(household.dependent_children, aeeh),
+    return {"resources_monthly_cents": rules.monthly_resources_cents(res.annual_cents, start, cfg),
+            "children_for_rate": rules.children_for_rate(res.dependent_children, res.aeeh_children),
             "hourly_fee_cents": hourly, "hours_per_week": hpw, "monthly_hours": rules.monthly_hours(hpw, weeks),
             "monthly_fee_cents": rules.monthly_fee_cents(hourly, hpw, weeks)}
 
@@ -304,7 +345,7 @@ async def create_contract(actor: Actor, request_id: int, start: date, end: date 
             number=(last.number + 1) if last else 1, establishment=req.establishment, household_id=req.household_id,  # type: ignore[attr-defined]
             child_id=req.child_id, request=req, start_date=start, end_date=end,  # type: ignore[attr-defined]
             schedule=rules.schedule_to_json(schedule), weeks_per_year=weeks,
-            **await _fees(req.household_id, start, schedule, weeks))  # type: ignore[attr-defined]
+            **await _fees(req.household_id, start, schedule, weeks, req.establishment))  # type: ignore[attr-defined]
     return await _load_contract(contract.id)
 
 
@@ -409,7 +450,7 @@ async def revise_contract(actor: Actor, contract_id: int, start: date, end: date
             number=old.number, revision=old.revision + 1, establishment=old.establishment,
             household_id=old.household_id, child_id=old.child_id, request_id=old.request_id,  # type: ignore[attr-defined]
             start_date=start, end_date=end, schedule=rules.schedule_to_json(schedule), weeks_per_year=weeks,
-            **await _fees(old.household_id, start, schedule, weeks))  # type: ignore[attr-defined]
+            **await _fees(old.household_id, start, schedule, weeks, old.establishment))  # type: ignore[attr-defined]
     return await _load_contract(new.id)
 
 
@@ -435,7 +476,8 @@ async def contract_pdf(actor: Actor, object_id: str) -> FileDownload:
         "responsables": sorted(household.responsables, key=lambda r: r.rank), "rows": rows, "service": service,
         "hours_per_week": str(contract.hours_per_week).replace(".", ","),
         "monthly_hours": str(contract.monthly_hours).replace(".", ","),
-        "taux": str(rules.taux_effort(contract.children_for_rate) * 100).replace(".", ",")})
+        "taux": str(rules.taux_effort(contract.children_for_rate, contract.start_date, kind_of(contract.establishment))
+                    * 100).replace(".", ",")})
     return FileDownload(filename=f"contrat-{contract.number}-{contract.revision}.pdf", content_type="application/pdf",
                         content=content)
 
@@ -486,6 +528,8 @@ async def planning(actor: Actor, household_id: int | None, start: date, end: dat
         occasionals = [o for o in occasionals if o.establishment_id in mine]  # type: ignore[attr-defined]
     cfg, the_day = config(), today()
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    holidays = fr_calendar.public_holidays_between(start, end, fr_calendar.community_subdivision())
+    shut = {e.id: closures(e) | holidays for e in ests.values()}
     out = []
     for child in children:
         c_contracts = [c for c in contracts if c.child_id == child.id]  # type: ignore[attr-defined]
@@ -498,7 +542,7 @@ async def planning(actor: Actor, household_id: int | None, start: date, end: dat
             contract = next((c for c in c_contracts if _covers(c.start_date, c.end_date, d)), None)
             occ = c_occ.get(d)
             est = ests.get(contract.establishment_id if contract else occ.establishment_id if occ else -1)  # type: ignore[attr-defined]
-            is_open = rules.is_open(d, opening(est), closures(est)) if est else d.weekday() < 5
+            is_open = rules.is_open(d, opening(est), shut[est.id]) if est else d.weekday() < 5 and d not in holidays
             planned = rules.schedule_from_json(contract.schedule).get(d.weekday()) if contract and is_open else None
             att = c_att.get(d)
             actual = (rules.parse_hhmm(att.arrival), rules.parse_hhmm(att.departure) if att.departure else None) if att else None
@@ -528,7 +572,7 @@ async def request_occasional(actor: Actor, child_id: int, code: str, day: date, 
     est = await establishment(code)
     with rule_errors():
         start, end = rules.parse_hhmm(start_time, "startTime"), rules.parse_hhmm(end_time, "endTime")
-        rules.check_within_opening(day, start, end, opening(est), closures(est))
+        rules.check_within_opening(day, start, end, opening(est), shut_days(est, day, day))
     if day < today():
         raise ValidationError("Ce jour est passé.", code="INVALID_DATE", field="day")
     if not rules.has_room(await _intervals(est, day), start, end, est.capacity, est.slot_minutes):
@@ -538,7 +582,10 @@ async def request_occasional(actor: Actor, child_id: int, code: str, day: date, 
                                            day=day, start_time=rules.fmt_hhmm(start), end_time=rules.fmt_hhmm(end))
 
 
-async def decide_occasional(actor: Actor, occasional_id: int, accept: bool, reason: str = "") -> OccasionalCare:
+async def decide_occasional(actor: Actor, occasional_id: int, accept: bool, reason: str = "",
+                            emergency: bool = False) -> OccasionalCare:
+    """Staff decision. `emergency`: an accueil d'urgence, billed at the emergency fee while the family's
+    resources are unknown (rules.emergency_fee_cents)."""
     require_staff(actor)
     occ = await OccasionalCare.get_or_none(id=occasional_id).select_related("establishment", "child")
     if occ is None or not _staff_sees(actor, occ.establishment.service_code):
@@ -556,7 +603,8 @@ async def decide_occasional(actor: Actor, occasional_id: int, accept: bool, reas
             raise Conflict("La crèche est complète sur ce créneau.", code="CAPACITY_FULL")
     async with in_transaction():
         occ.status = "accepted" if accept else "refused"
-        await occ.save(update_fields=["status"])
+        occ.emergency = accept and emergency
+        await occ.save(update_fields=["status", "emergency"])
         await notify_family(occ.household_id, "occasional_decision", {  # type: ignore[attr-defined]
             "occasional": occ, "child": occ.child, "establishment": occ.establishment, "accepted": accept,
             "reason": reason})
@@ -762,12 +810,14 @@ def _months(start: date, end: date) -> list[tuple[int, int]]:
 
 
 async def invoice_lines(period: Any, household_ids: list[int]) -> list[Any]:
-    """Invoice line drafts of a batch of households: a few queries whatever the batch size."""
+    """Invoice line drafts of a batch of households: a few queries whatever the batch size. Each month
+    is billed with the barème and the family's resources in force that month (`contract_periods`),
+    public holidays of the community's subdivision being closures for the prorata."""
     from core.billing.types import InvoiceLineDraft
 
     if not household_ids:
         return []
-    cfg, services = config(), creche_services()
+    cfg, services, sub = config(), creche_services(), fr_calendar.community_subdivision()
     contracts = await Contract.filter(household_id__in=household_ids, status__in=BILLED_CONTRACT,
                                       start_date__lte=period.end).select_related("establishment", "child")
     contracts = [c for c in contracts if c.end_date is None or c.end_date >= period.start]
@@ -777,6 +827,8 @@ async def invoice_lines(period: Any, household_ids: list[int]) -> list[Any]:
                                     start_date__lte=period.end, end_date__gte=period.start)
     occasionals = await OccasionalCare.filter(household_id__in=household_ids, status="accepted", day__gte=period.start,
                                               day__lte=period.end).select_related("establishment", "child")
+    histories = await resources_histories(list({c.household_id for c in contracts}  # type: ignore[attr-defined]
+                                               | {o.household_id for o in occasionals}))  # type: ignore[attr-defined]
     lines: list[Any] = []
 
     def regie(code: str) -> str:
@@ -786,6 +838,7 @@ async def invoice_lines(period: Any, household_ids: list[int]) -> list[Any]:
     for c in contracts:
         est = c.establishment
         hours, shut = opening(est), closures(est)
+        periods = contract_periods(c, histories[c.household_id], cfg)  # type: ignore[attr-defined]
         att = {a.day: (rules.parse_hhmm(a.arrival), rules.parse_hhmm(a.departure))
                for a in attendance if a.child_id == c.child_id and a.departure and a.establishment_id == est.id}  # type: ignore[attr-defined]
         deducted: set[date] = set()
@@ -793,38 +846,163 @@ async def invoice_lines(period: Any, household_ids: list[int]) -> list[Any]:
             if a.child_id == c.child_id and a.establishment_id == est.id:  # type: ignore[attr-defined]
                 deducted |= rules.deductible_days(a.motive, a.certificate_id is not None, a.start_date, a.end_date, cfg)  # type: ignore[attr-defined]
         for y, m in _months(period.start, period.end):
-            month = rules.month_days(y, m)
             data = rules.MonthInput(
                 year=y, month=m, monthly_fee_cents=c.monthly_fee_cents, hourly_fee_cents=c.hourly_fee_cents,
                 contract_start=max(c.start_date, period.start),
                 contract_end=min(c.end_date, period.end) if c.end_date else period.end,
                 schedule=rules.schedule_from_json(c.schedule),
-                open_days={d for d in month if rules.is_open(d, hours, shut)},
-                attendance={d: v for d, v in att.items() if d.month == m and d.year == y}, deducted_days=deducted)
+                open_days=rules.open_days(y, m, hours, shut, sub),
+                attendance={d: v for d, v in att.items() if d.month == m and d.year == y}, deducted_days=deducted,
+                periods=periods)
             for line in rules.contract_month_lines(data, cfg):
                 lines.append(InvoiceLineDraft(
                     household_id=c.household_id, regie_code=regie(est.service_code),  # type: ignore[attr-defined]
-                    source_key=f"creche:contract:{c.id}:{y:04d}-{m:02d}:{line.kind}",
+                    source_key=f"creche:contract:{c.id}:{y:04d}-{m:02d}:{line.key or line.kind}",
                     designation=f"{contract_title(c)} – {c.child.first_name} – {line.designation}",
                     quantity=str(line.quantity), unit_price_cents=line.unit_price_cents, amount_cents=line.amount_cents,
                     child_id=c.child_id, establishment=est.name, service_code=est.service_code))  # type: ignore[attr-defined]
-    if occasionals:
-        households = {h.id: h for h in await Household.filter(id__in=list({o.household_id for o in occasionals}))}  # type: ignore[attr-defined]
-        aeeh = set(await Child.filter(household_id__in=list(households), has_aeeh=True).values_list("household_id", flat=True))
-        for o in occasionals:
-            h = households[o.household_id]  # type: ignore[attr-defined]
-            hourly = rules.hourly_fee_cents(h.reference_income_cents, h.dependent_children, h.id in aeeh, o.day, cfg)
-            minutes = rules.parse_hhmm(o.end_time) - rules.parse_hhmm(o.start_time)
-            qty = (Decimal(minutes) / 60).quantize(rules.CENT)
-            amount = int((qty * hourly).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
-            lines.append(InvoiceLineDraft(
-                household_id=h.id, regie_code=regie(o.establishment.service_code),
-                source_key=f"creche:occasional:{o.id}",
-                designation=f"Accueil occasionnel {o.establishment.name} – {o.child.first_name} – "
-                            f"{o.day.strftime('%d/%m/%Y')} {o.start_time}-{o.end_time}",
-                quantity=str(qty), unit_price_cents=hourly, amount_cents=amount, child_id=o.child_id,  # type: ignore[attr-defined]
-                establishment=o.establishment.name, service_code=o.establishment.service_code))
+    for o in occasionals:
+        est = o.establishment
+        res = rules.resources_on(histories[o.household_id], o.day)  # type: ignore[attr-defined]
+        kind = kind_of(est, cfg)
+        if o.emergency and res.annual_cents is None:
+            hourly = rules.emergency_fee_cents(res.dependent_children, res.aeeh_children, o.day, cfg, kind,
+                                               cfg.establishment(est.service_code).emergency_hourly_cents)
+            label = "Accueil d'urgence"
+        else:
+            hourly = rules.hourly_fee_cents(res.annual_cents, res.dependent_children, res.aeeh_children, o.day, cfg,
+                                            kind)
+            label = "Accueil d'urgence" if o.emergency else "Accueil occasionnel"
+        minutes = rules.parse_hhmm(o.end_time) - rules.parse_hhmm(o.start_time)
+        qty = (Decimal(minutes) / 60).quantize(rules.CENT)
+        amount = int((qty * hourly).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+        lines.append(InvoiceLineDraft(
+            household_id=o.household_id, regie_code=regie(est.service_code),  # type: ignore[attr-defined]
+            source_key=f"creche:occasional:{o.id}",
+            designation=f"{label} {est.name} – {o.child.first_name} – "
+                        f"{o.day.strftime('%d/%m/%Y')} {o.start_time}-{o.end_time}",
+            quantity=str(qty), unit_price_cents=hourly, amount_cents=amount, child_id=o.child_id,  # type: ignore[attr-defined]
+            establishment=est.name, service_code=est.service_code))
     return lines
+
+
+# ---- resources and fee revisions ------------------------------------------------------------------------------
+NOTICE_DAYS_AHEAD = 31  # a barème change known in advance is told to the family up to a month before
+
+
+async def _household_for_staff(actor: Actor, household_id: int) -> Household:
+    """Agents act on families with a crèche contract or request in their crèches; others look missing."""
+    require_staff(actor)
+    household = await Household.get_or_none(id=household_id)
+    if household is None:
+        raise NotFound("foyer")
+    if not actor.is_admin:
+        mine = list(visible_services(actor))
+        known = await Contract.filter(household_id=household_id, establishment__service_code__in=mine).exists() or \
+            await PlaceRequest.filter(household_id=household_id, establishment__service_code__in=mine).exists()
+        if not known:
+            raise NotFound("foyer")
+    return household
+
+
+async def record_resources(actor: Actor, household_id: int, effective_date: date, annual_cents: int | None,
+                           dependent_children: int, aeeh_children: int, source: str,
+                           comment: str = "") -> FamilyResources:
+    """Staff: the family's resources from a date (January update, new avis, CAF data). Kept as history;
+    the contracts' fees are revised from that date and the family is told why (mail, fee periods)."""
+    household = await _household_for_staff(actor, household_id)
+    if source not in ResourcesSource.ALL:
+        raise ValidationError("Origine inconnue (janvier, avis, caf, autre).", code="INVALID_SOURCE", field="source")
+    if annual_cents is not None and annual_cents < 0:
+        raise ValidationError("Les ressources ne peuvent pas être négatives.", code="INVALID_AMOUNT",
+                              field="annualResourcesCents")
+    if not 0 <= dependent_children <= 20:
+        raise ValidationError("Nombre d'enfants à charge invalide.", code="INVALID_CHILDREN", field="dependentChildren")
+    if not 0 <= aeeh_children <= max(dependent_children, 1):
+        raise ValidationError("Le nombre d'enfants bénéficiaires de l'AEEH dépasse les enfants à charge.",
+                              code="INVALID_CHILDREN", field="aeehChildren")
+    async with in_transaction():
+        record = await FamilyResources.create(
+            household=household, effective_date=effective_date, annual_cents=annual_cents,
+            dependent_children=dependent_children, aeeh_children=aeeh_children, source=source,
+            comment=comment.strip(), recorded_by_id=actor.user_id)
+        contracts = await Contract.filter(household_id=household.id, status__in=BILLED_CONTRACT + (ContractStatus.SENT,)) \
+            .select_related("establishment", "child")
+        history = (await resources_histories([household.id]))[household.id]
+        for c in contracts:
+            await _record_fee_changes(c, history, config(), max(today(), effective_date) + timedelta(days=NOTICE_DAYS_AHEAD),
+                                      revise_from=effective_date)
+    return record
+
+
+async def family_resources(actor: Actor, household_id: int) -> list[FamilyResources]:
+    """Staff: the household's resources history (audit trail: who recorded what, when)."""
+    await _household_for_staff(actor, household_id)
+    return await FamilyResources.filter(household_id=household_id).select_related("recorded_by") \
+        .order_by("effective_date", "id")
+
+
+async def _record_fee_changes(c: Contract, history: list[rules.ResourcesAt], cfg: rules.Config, until: date,
+                              revise_from: date | None = None) -> int:
+    """Record (once) each revision of the contract's fee starting up to `until` and mail the family
+    why. A revision already recorded for that date is updated when `revise_from` says a new record
+    changed it. Call inside a transaction (the mail leaves with the commit)."""
+    periods = contract_periods(c, history, cfg)
+    known = {f.start: f for f in await FeeChange.filter(contract_id=c.id)}
+    created = 0
+    for prev, p in zip(periods, periods[1:], strict=False):
+        if p.start > until:
+            break
+        row = known.get(p.start)
+        if row is not None:
+            if revise_from is None or p.start < revise_from or row.monthly_fee_cents == p.monthly_fee_cents:
+                continue
+            row.hourly_fee_cents, row.monthly_fee_cents = p.hourly_fee_cents, p.monthly_fee_cents
+            row.previous_monthly_fee_cents, row.reasons = prev.monthly_fee_cents, "\n".join(p.reasons)
+            await row.save()
+        else:
+            row = await FeeChange.create(contract_id=c.id, start=p.start, hourly_fee_cents=p.hourly_fee_cents,
+                                         monthly_fee_cents=p.monthly_fee_cents,
+                                         previous_monthly_fee_cents=prev.monthly_fee_cents, reasons="\n".join(p.reasons))
+        created += 1
+        await notify_family(c.household_id, "fee_revised", {  # type: ignore[attr-defined]
+            "contract": c, "title": contract_title(c), "child": c.child, "change": row, "period": p,
+            "reasons": list(p.reasons), "taux": str(p.taux * 100).replace(".", ",")})
+    return created
+
+
+async def notify_fee_changes(on: date) -> int:
+    """Maintenance: tell every family whose contract's fee changes (barème, resources) up to a month
+    ahead, once per change. Safe when two processes run it: (contract, start) is unique, the loser's
+    transaction (and its mail) is rolled back."""
+    cfg = config()
+    contracts = await Contract.filter(status__in=(ContractStatus.SIGNED, ContractStatus.RETURNED)) \
+        .select_related("establishment", "child")
+    contracts = [c for c in contracts if c.end_date is None or c.end_date >= on]
+    histories = await resources_histories([c.household_id for c in contracts])  # type: ignore[attr-defined]
+    done = 0
+    for c in contracts:
+        try:
+            async with in_transaction():
+                done += await _record_fee_changes(c, histories[c.household_id], cfg,  # type: ignore[attr-defined]
+                                                  on + timedelta(days=NOTICE_DAYS_AHEAD))
+        except IntegrityError:
+            continue  # another process recorded it first
+    return done
+
+
+@dataclass
+class ContractFeePeriod:
+    period: rules.FeePeriod
+    recorded_at: Any = None  # when the revision was recorded and told to the family
+
+
+async def contract_fee_periods(actor: Actor, contract_id: int) -> list[ContractFeePeriod]:
+    """The contract's fee, period by period, with why each one starts (family and staff)."""
+    contract = await contract_for(actor, contract_id)
+    history = (await resources_histories([contract.household_id]))[contract.household_id]  # type: ignore[attr-defined]
+    recorded = {f.start: f.created_at for f in await FeeChange.filter(contract_id=contract.id)}
+    return [ContractFeePeriod(p, recorded.get(p.start)) for p in contract_periods(contract, history, config())]
 
 
 # ---- alerts, RGPD ---------------------------------------------------------------------------------------------------
@@ -859,6 +1037,8 @@ async def rgpd_export(household_id: int) -> dict[str, Any]:
                          "motive", "comment", "kind", "status"),
         "presences": rows(await Attendance.filter(child__household_id=household_id), "id", "child_id", "day", "arrival",
                           "departure"),
+        "ressources": rows(await FamilyResources.filter(household_id=household_id), "id", "effective_date",
+                           "annual_cents", "dependent_children", "aeeh_children", "source", "comment", "recorded_at"),
     }}
 
 

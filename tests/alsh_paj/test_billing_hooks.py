@@ -147,7 +147,7 @@ async def test_past_undecided_requests_expire(gql):
     # the hourly maintenance hook (server worker and `portail maintenance`) runs it
     from core.plugins import get_host
 
-    assert await get_host().maintenance(today()) == {"alsh_lines_expired": 1}
+    assert (await get_host().maintenance(today()))["alsh_lines_expired"] == 1
     assert await expire_past_requests() == 0  # idempotent
     assert (await AlshBookingLine.get(id=pending.id)).state == "expiree"
     assert (await AlshBookingLine.get(id=accepted.id)).state == "acceptee"

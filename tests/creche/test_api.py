@@ -74,7 +74,7 @@ async def signed_contract(household, child, code: str = RIT, start: date | None 
     return await Contract.create(number=(last.number + 1) if last else 1, establishment=est, household=household,
                                  child=child, start_date=start, schedule=rules.schedule_to_json(schedule),
                                  weeks_per_year=45, status=ContractStatus.SIGNED,
-                                 **await service._fees(household.id, start, schedule, 45))
+                                 **await service._fees(household.id, start, schedule, 45, est))
 
 
 async def test_request_commission_contract_and_signature_journey(gql, http):

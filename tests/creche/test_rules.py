@@ -230,7 +230,7 @@ def test_fee_periods_follow_the_plafond_of_september_2025():
         (date(2025, 3, 1), date(2025, 8, 31), 433, 66_393),
         (date(2025, 9, 1), date(2026, 7, 31), 526, 80_653)]
     assert periods[0].reasons == ("Début du contrat",)
-    assert "8\u202f500,00 €" in periods[1].reasons[0]
+    assert "8\u202f500,00\xa0€" in periods[1].reasons[0]
     assert periods[1].resources_monthly_cents == 850_000 and periods[1].taux == Decimal("0.000619")
     # billed month by month: August at 663,93 €, September at 806,53 € (142,60 € more)
     schedule = rules.normalize_schedule([(wd, "08:30", "16:30") for wd in range(5)])
