@@ -20,7 +20,7 @@ from core.context import client_ip
 from core.db import close_db, init_db
 from core.errors import PortailError
 from core.files.service import content_disposition
-from core.graphql_support import PortailGraphQL, session_token_from
+from core.graphql_support import DB_ID_MAX, PortailGraphQL, session_token_from
 from core.plugins import PluginHost, activate_host, load_plugins
 
 log = logging.getLogger("portail")
@@ -72,7 +72,10 @@ def create_app(host: PluginHost | None = None, *, manage_db: bool = True, backgr
     async def download(request: Request) -> Response:
         kind, object_id = request.path_params["kind"], request.path_params["object_id"]
         handler = downloads.get(kind)
-        if handler is None:
+        # Download ids are database ids, or ids joined by "-" (attestation: household-year): anything
+        # else, or beyond the database's integer range, is a missing file, not a driver error.
+        if handler is None or not all(p.isascii() and p.isdigit() and len(p) <= 10 and int(p) <= DB_ID_MAX
+                                      for p in object_id.split("-")):
             return JSONResponse({"error": {"code": "NOT_FOUND", "message": "Fichier introuvable."}}, status_code=404)
         actor = await actor_from_session(session_token_from(request), client_ip(request))
         try:

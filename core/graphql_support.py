@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import (
+    GraphQLError,
+    GraphQLInputType,
+    GraphQLResolveInfo,
+    get_nullable_type,
+    is_input_object_type,
+    is_list_type,
+)
 from strawberry.asgi import GraphQL
+from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext, ExecutionResult, Info
 
 from core.accounts.service import actor_from_session
@@ -35,16 +45,73 @@ class OkResult:
     message: str = ""
 
 
+# Every primary key is a Tortoise IntField: PostgreSQL `integer`. A larger id cannot exist, and sending
+# it to the database would be a driver error (a 500), not a missing object.
+DB_ID_MAX = 2**31 - 1
+
+
 def parse_id(value: Any, field: str = "id") -> int:
-    """GraphQL IDs travel as strings: a malformed one is bad input naming its argument."""
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        raise ValidationError("Identifiant invalide.", code="INVALID_ID", field=field) from None
+    """THE id parser: GraphQL IDs travel as strings; anything but a decimal in the database's integer
+    range (empty, garbage, `-1`, 2**64, `١٢`) is bad input naming its argument, never a 500."""
+    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > 10 or not 0 < int(text) <= DB_ID_MAX:
+        raise ValidationError("Identifiant invalide.", code="INVALID_ID", field=field)
+    return int(text)
 
 
 def parse_optional_id(value: Any, field: str = "id") -> int | None:
     return None if value is None else parse_id(value, field)
+
+
+# C0 controls except tab / newline / carriage return, DEL, and lone surrogates (valid JSON, not UTF-8):
+# PostgreSQL refuses NUL in text, and none of them belongs in a name, an address or a message.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def check_text(value: Any, field: str) -> None:
+    """Every string of an input value (also inside JSON arguments), refused with INVALID_TEXT."""
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            raise ValidationError("Ce champ contient des caractères non autorisés (caractères de contrôle).",
+                                  code="INVALID_TEXT", field=field)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_text(key, field)
+            check_text(item, field)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            check_text(item, field)
+
+
+def check_input(value: Any, type_: GraphQLInputType, field: str) -> None:
+    """Walk an argument with its GraphQL type: ids through `parse_id`, all text through `check_text`."""
+    if value is None:
+        return
+    type_ = get_nullable_type(type_)  # type: ignore[arg-type]
+    if is_list_type(type_):
+        for item in value if isinstance(value, list | tuple) else [value]:
+            check_input(item, type_.of_type, field)
+    elif is_input_object_type(type_):
+        for name, item in value.items():
+            if name in type_.fields:
+                check_input(item, type_.fields[name].type, name)
+    elif getattr(type_, "name", "") == "ID":
+        parse_id(value, field)
+    else:
+        check_text(value, field)
+
+
+class InputGuard(SchemaExtension):
+    """Checks every argument of every field before its resolver runs, so that no resolver can forget:
+    ids bounded (INVALID_ID), no control characters in any text (INVALID_TEXT), both naming the field."""
+
+    def resolve(self, _next: Callable[..., Any], root: Any, info: GraphQLResolveInfo, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            definitions = info.parent_type.fields[info.field_name].args
+            for name, value in kwargs.items():
+                if name in definitions:
+                    check_input(value, definitions[name].type, name)
+        return _next(root, info, *args, **kwargs)
 
 
 def session_token_from(request: Any) -> str | None:

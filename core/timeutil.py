@@ -19,3 +19,12 @@ def today() -> date:
 
 def to_paris(value: datetime) -> datetime:
     return value.astimezone(PARIS)
+
+
+def check_year(year: int, field: str = "year") -> int:
+    """A calendar year a person may ask about (invoices, attestations): `date(0, 1, 1)` would be a 500."""
+    from core.errors import ValidationError
+
+    if not 2000 <= year <= 2100:
+        raise ValidationError("Année invalide.", code="INVALID_YEAR", field=field)
+    return year

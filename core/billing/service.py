@@ -33,13 +33,14 @@ from core.billing.models import (
 from core.billing.types import BillingPeriod, InvoiceLineDraft
 from core.config import get_settings
 from core.errors import Conflict, Forbidden, NotFound, ValidationError
+from core.files.service import download_id
 from core.formatting import euros
 from core.households.models import Child, Household, Responsable
 from core.mail.models import OutboxMail
 from core.permissions import Actor, require_household, require_staff, require_user
 from core.plugins import get_host
 from core.templating import render
-from core.timeutil import now, today
+from core.timeutil import check_year, now, today
 
 log = logging.getLogger("portail.billing")
 
@@ -492,6 +493,7 @@ async def family_invoices(actor: Actor, year: int | None = None) -> list[Invoice
     hid = require_household(actor, actor.household_id)
     query = Invoice.filter(household_id=hid)
     if year is not None:
+        check_year(year)
         query = query.filter(issued_on__gte=date(year, 1, 1), issued_on__lte=date(year, 12, 31))
     return list(await query.order_by("-issued_on", "-id"))
 
@@ -639,7 +641,7 @@ async def attestation_pdf(actor: Actor, object_id: str) -> tuple[str, bytes]:
 
     try:
         hid_s, year_s = str(object_id).split("-", 1)
-        hid, year = int(hid_s), int(year_s)
+        hid, year = download_id(hid_s, "attestation"), int(year_s)
     except ValueError:
         raise NotFound("attestation") from None
     require_household(actor, hid, "attestation")

@@ -75,9 +75,12 @@ async def store_upload(upload: Any, *, household_id: int | None, uploaded_by_id:
 
 def download_id(object_id: str, what: str) -> int:
     """The id of `/files/<kind>/<id>`: a malformed one is a missing file (404), like a foreign one."""
-    if not str(object_id).isdigit():
-        raise NotFound(what)
-    return int(object_id)
+    from core.graphql_support import parse_id
+
+    try:
+        return parse_id(object_id)
+    except ValidationError:
+        raise NotFound(what) from None
 
 
 def download_filename(filename: str, content_type: str) -> str:

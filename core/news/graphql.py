@@ -8,8 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from core.contributions import GraphQLContribution
-from core.errors import NotFound
-from core.graphql_support import OkResult, actor
+from core.graphql_support import OkResult, actor, parse_id
 from core.news import service
 from core.news.models import NewsItem
 
@@ -46,11 +45,7 @@ class NewsMutation:
 
     @strawberry.mutation(description="Staff: delete a news item.")
     async def delete_news(self, info: Info, id: strawberry.ID) -> OkResult:
-        try:
-            news_id = int(str(id))
-        except ValueError:
-            raise NotFound("actualité") from None
-        await service.delete_news(actor(info), news_id)
+        await service.delete_news(actor(info), parse_id(id))
         return OkResult(message="Actualité supprimée.")
 
 

@@ -7,7 +7,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from core.contributions import GraphQLContribution
-from core.graphql_support import OkResult, actor
+from core.graphql_support import OkResult, actor, parse_id, parse_optional_id
 from core.rgpd import service
 
 
@@ -16,14 +16,14 @@ class RgpdQuery:
     @strawberry.field(description="Right of access: everything the portal holds on the household, as JSON "
                                   "(families: their own; admins: any householdId).")
     async def personal_data_export(self, info: Info, household_id: strawberry.ID | None = None) -> JSON:
-        return await service.export_household_data(actor(info), int(household_id) if household_id else None)
+        return await service.export_household_data(actor(info), parse_optional_id(household_id, "householdId"))
 
 
 @strawberry.type
 class RgpdMutation:
     @strawberry.mutation(description="Admins: right to erasure. Accounting records are kept, anonymised.")
     async def erase_household(self, info: Info, household_id: strawberry.ID) -> OkResult:
-        await service.erase_household_data(actor(info), int(household_id))
+        await service.erase_household_data(actor(info), parse_id(household_id, "householdId"))
         return OkResult(message="Les données personnelles du foyer ont été effacées.")
 
 

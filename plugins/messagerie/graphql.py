@@ -8,12 +8,11 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from core.contributions import GraphQLContribution
-from core.graphql_support import actor, ctx, parse_id
+from core.graphql_support import actor, ctx, parse_id, parse_optional_id
 from core.permissions import require_user
 from core.timeutil import now
 from plugins.messagerie import realtime
@@ -184,14 +183,7 @@ class MessagerieMutation:
     @strawberry.mutation(description="« Nous contacter »: write to a service (new thread).")
     async def start_message_thread(self, info: Info, service: str, body: str, child_id: strawberry.ID | None = None,
                                    attachments: list[Upload] | None = None) -> MessageThreadNode:
-        child = None
-        if child_id is not None:
-            try:
-                child = int(child_id)
-            except ValueError:
-                from core.errors import NotFound
-
-                raise NotFound("enfant") from None
+        child = parse_optional_id(child_id, "childId")
         thread = await svc.start_thread(actor(info), service, body, child, attachments, host=ctx(info).host)
         return _node(thread)
 
@@ -208,12 +200,7 @@ class MessagerieMutation:
     @strawberry.mutation(description="Staff: give the thread to an agent of its service (null: nobody).")
     async def assign_message_thread(self, info: Info, thread_id: strawberry.ID,
                                     agent_id: strawberry.ID | None = None) -> MessageThreadNode:
-        agent = None
-        if agent_id is not None:
-            try:
-                agent = int(agent_id)
-            except ValueError:
-                agent = -1
+        agent = parse_optional_id(agent_id, "agentId")
         return _node(await svc.assign(actor(info), parse_id(thread_id, "threadId"), agent))
 
     @strawberry.mutation
@@ -235,12 +222,7 @@ class MessagerieSubscription:
         require_user(caller)
         viewer = Viewer(household_id=caller.household_id, services=caller.services, is_staff=caller.is_staff,
                         is_admin=caller.is_admin)
-        only = None
-        if thread_id is not None:
-            try:
-                only = int(thread_id)
-            except ValueError:
-                raise GraphQLError("Conversation introuvable.", extensions={"code": "NOT_FOUND"}) from None
+        only = parse_optional_id(thread_id, "threadId")
         async for event in realtime.backend_for(ctx(info).host).subscribe():
             if not event_visible_to(event, viewer) or (only is not None and event.get("thread_id") != only):
                 continue
