@@ -18,9 +18,10 @@ from core.accounts.service import actor_from_session
 from core.config import Settings, activate, get_settings
 from core.context import client_ip
 from core.db import close_db, init_db
-from core.errors import PortailError
+from core.errors import NotFound, PortailError
 from core.files.service import content_disposition
 from core.graphql_support import DB_ID_MAX, PortailGraphQL, session_token_from
+from core.permissions import require_user
 from core.plugins import PluginHost, activate_host, load_plugins
 
 log = logging.getLogger("portail")
@@ -72,13 +73,16 @@ def create_app(host: PluginHost | None = None, *, manage_db: bool = True, backgr
     async def download(request: Request) -> Response:
         kind, object_id = request.path_params["kind"], request.path_params["object_id"]
         handler = downloads.get(kind)
-        # Download ids are database ids, or ids joined by "-" (attestation: household-year): anything
-        # else, or beyond the database's integer range, is a missing file, not a driver error.
-        if handler is None or not all(p.isascii() and p.isdigit() and len(p) <= 10 and int(p) <= DB_ID_MAX
-                                      for p in object_id.split("-")):
+        if handler is None:
             return JSONResponse({"error": {"code": "NOT_FOUND", "message": "Fichier introuvable."}}, status_code=404)
         actor = await actor_from_session(session_token_from(request), client_ip(request))
         try:
+            # Download ids are database ids, or ids joined by "-" (attestation: household-year): anything
+            # else, or beyond the database's integer range, is a missing file, not a driver error.
+            if not all(p.isascii() and p.isdigit() and len(p) <= 10 and int(p) <= DB_ID_MAX
+                       for p in object_id.split("-")):
+                require_user(actor)
+                raise NotFound("fichier")
             file = await handler(actor, object_id)
         except PortailError as exc:
             status = 401 if exc.code == "UNAUTHENTICATED" else 404 if exc.code in ("NOT_FOUND", "FORBIDDEN") else 400
