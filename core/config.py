@@ -86,6 +86,7 @@ class Choice:
     help: str = ""
     scope: str = "household"
     required_by: tuple[str, ...] = ()
+    handled_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,7 @@ def _choices(items: list[dict[str, Any]], **defaults: Any) -> tuple[Choice, ...]
     for item in items:
         data = {**defaults, **item}
         data["required_by"] = tuple(data.get("required_by", ()))
+        data["handled_by"] = tuple(data.get("handled_by", ()))
         out.append(Choice(**data))
     return tuple(out)
 

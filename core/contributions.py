@@ -27,6 +27,10 @@ class DocumentType:
     scope: str = "household"
     help: str = ""
     required_by: tuple[str, ...] = ()
+    # Services (or plugin codes) that see and review this type without requiring it: a signed crèche
+    # contract, an absence certificate, a RIB. Agents see a household's document only when its type is
+    # required or handled by one of their services the household uses (core.permissions).
+    handled_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

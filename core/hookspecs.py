@@ -89,6 +89,18 @@ async def portail_invoice_lines(period: BillingPeriod, household_ids: list[int])
 
 
 @hookspec
+async def portail_household_services(household_ids: list[int]) -> dict[int, set[str]]:
+    """*async* Which of the community's service codes each household USES through this plugin.
+
+    Return `{household_id: {service_code, ...}}` for the given batch (households absent from the
+    answer use none of the plugin's services), in a few queries whatever the batch size. A household
+    uses a service when it has a request, contract, booking, thread… with it. This feeds the one
+    need-to-know rule of `core.permissions`: an agent sees a household's documents, medical data,
+    contracts, bookings, invoices and messages only for the services it uses; admins see all.
+    """
+
+
+@hookspec
 async def portail_alerts(actor: Actor, household_id: int) -> list[Alert]:
     """*async* Home-page alerts of a household ("vous avez N alertes"): unread items, to-dos."""
 

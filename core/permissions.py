@@ -7,6 +7,7 @@ before it reads or writes; a denied access to an object looks exactly like a mis
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from core.accounts.models import Role, User
@@ -135,6 +136,67 @@ def own_household_id(actor: Actor) -> int:
     if actor.household_id is None:
         raise NotFound("foyer")
     return user.household_id  # type: ignore[attr-defined]
+
+
+# ---- need-to-know: what staff sees of a household ---------------------------------------------------
+# THE rule. Any agent finds a household by search and reads its file (names, address, phones). Its
+# personal data by service (documents, children's medical data, crèche contracts and planning, bookings,
+# invoices, mandates, messages) is shown to an agent only for the services the household USES: it has a
+# request, contract, booking, thread, démarche or invoice line with that service, as core and each
+# plugin report through the `portail_household_services` hook. Objects that belong to one service (a
+# contract, a booking, a thread) are further shown only to that service's agents; a document only when
+# its type is required by one of the agent's services the household uses. Admins see everything.
+# A denied object answers NOT_FOUND, exactly like a missing one.
+
+
+async def household_services(household_ids: Iterable[int]) -> dict[int, frozenset[str]]:
+    """The service codes each household uses, from core and every enabled plugin (one call, batched)."""
+    from core.plugins import get_host
+
+    ids = sorted(set(household_ids))
+    if not ids:
+        return {}
+    return await get_host().household_services(ids)
+
+
+async def staff_need_to_know(actor: Actor, household_ids: Iterable[int]) -> dict[int, frozenset[str]] | None:
+    """For an agent: per household, the agent's services that household uses (empty: nothing to see).
+    None for an admin (everything). Families get empty sets (they go through `require_household`)."""
+    require_user(actor)
+    ids = set(household_ids)
+    if actor.is_admin:
+        return None
+    if not actor.is_staff:
+        return {hid: frozenset() for hid in ids}
+    used = await household_services(ids)
+    return {hid: frozenset(actor.services & used.get(hid, frozenset())) for hid in ids}
+
+
+async def may_see_household_data(actor: Actor, household_id: int) -> bool:
+    """Own household for a family; for an agent, a household using one of their services; admins all."""
+    if actor.user is None:
+        return False
+    if actor.is_family:
+        return actor.household_id == household_id
+    scope = await staff_need_to_know(actor, [household_id])
+    return scope is None or bool(scope[household_id])
+
+
+async def require_household_data(actor: Actor, household_id: int | None, what: str = "foyer") -> int:
+    """NotFound unless the caller may see this household's personal data (see the rule above)."""
+    require_user(actor)
+    if household_id is None or not await may_see_household_data(actor, household_id):
+        raise NotFound(what)
+    return household_id
+
+
+def document_type_needed(required_by: Iterable[str], services: Iterable[str]) -> bool:
+    """A document type concerns these services when one of them requires or handles it (pass the type's
+    `required_by` + `handled_by`; a plugin code such as "creche" covers the configured services of that kind)."""
+    from core.documents.service import covers
+
+    required = list(required_by)
+    return any(covers(r, s) for s in services for r in required)
 
 
 def require_confirmed(actor: Actor) -> User:

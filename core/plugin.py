@@ -50,7 +50,8 @@ def portail_template_dirs() -> dict[str, str]:
 
 @hookimpl
 def portail_document_types(settings: Settings) -> list[DocumentType]:
-    return [DocumentType(code=c.code, label=c.label, scope=c.scope, help=c.help, required_by=c.required_by)
+    return [DocumentType(code=c.code, label=c.label, scope=c.scope, help=c.help, required_by=c.required_by,
+                         handled_by=c.handled_by)
             for c in settings.document_types]
 
 
@@ -92,3 +93,19 @@ async def portail_maintenance(today: date) -> dict[str, int]:
     from core.billing.payfip import reconcile_pending
 
     return await reconcile_pending()
+
+
+@hookimpl
+async def portail_household_services(household_ids: list[int]) -> dict[int, set[str]]:
+    """Core's share: démarches addressed to a service and invoice lines billed for one."""
+    from core.billing.models import InvoiceLine
+    from core.demarches.models import Demarche
+
+    used: dict[int, set[str]] = {}
+    rows = await Demarche.filter(household_id__in=household_ids).exclude(service_code="") \
+        .distinct().values_list("household_id", "service_code")
+    rows += await InvoiceLine.filter(invoice__household_id__in=household_ids).exclude(service_code="") \
+        .distinct().values_list("invoice__household_id", "service_code")
+    for hid, code in rows:
+        used.setdefault(hid, set()).add(code)
+    return used

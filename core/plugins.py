@@ -108,6 +108,14 @@ class PluginHost:
         results = await _await_all(self.pm.hook.portail_invoice_lines(period=period, household_ids=household_ids))
         return [line for batch in results for line in (batch or [])]
 
+    async def household_services(self, household_ids: list[int]) -> dict[int, frozenset[str]]:
+        merged: dict[int, set[str]] = {hid: set() for hid in household_ids}
+        for part in await _await_all(self.pm.hook.portail_household_services(household_ids=household_ids)):
+            for hid, codes in (part or {}).items():
+                if hid in merged:
+                    merged[hid].update(codes)
+        return {hid: frozenset(codes) for hid, codes in merged.items()}
+
     async def alerts(self, actor: Actor, household_id: int) -> list[Alert]:
         results = await _await_all(self.pm.hook.portail_alerts(actor=actor, household_id=household_id))
         return [a for batch in reversed(results) for a in (batch or [])]

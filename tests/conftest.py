@@ -185,3 +185,12 @@ async def session_token(user: User, lifetime: timedelta = timedelta(hours=2)) ->
     await AuthToken.create(user=user, purpose=TokenPurpose.SESSION, token_hash=hash_token(token),
                            expires_at=now() + lifetime)
     return token
+
+
+async def uses_service(household: Household, *service_codes: str) -> None:
+    """Make the household USE these services (core.permissions' need-to-know rule): a démarche
+    addressed to each, the lightest core record that says so whatever plugins are on."""
+    from core.demarches.models import Demarche
+
+    for code in service_codes:
+        await Demarche.create(household=household, type_code="information", service_code=code, data={})

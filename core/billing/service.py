@@ -37,7 +37,14 @@ from core.files.service import download_id
 from core.formatting import euros
 from core.households.models import Child, Household, Responsable
 from core.mail.models import OutboxMail
-from core.permissions import Actor, require_household, require_staff, require_user
+from core.permissions import (
+    Actor,
+    require_household,
+    require_household_data,
+    require_staff,
+    require_user,
+    staff_need_to_know,
+)
 from core.plugins import get_host
 from core.templating import render
 from core.timeutil import check_year, now, today
@@ -93,6 +100,7 @@ async def get_invoice_for(actor: Actor, invoice_id: int | str) -> Invoice:
         regies = staff_regies(actor)
         if regies is not None and invoice.regie_code not in regies:
             raise NotFound("facture")
+        await require_household_data(actor, invoice.household_id, "facture")  # type: ignore[attr-defined]
     else:
         require_household(actor, invoice.household_id, "facture")  # type: ignore[attr-defined]
     return invoice
@@ -512,7 +520,9 @@ async def staff_invoices(actor: Actor, household_id: int | None = None, regie_co
         if status not in (rules.STATUS_UNPAID, rules.STATUS_PARTIAL, rules.STATUS_PAID):
             raise ValidationError("État inconnu.", code="INVALID_STATUS", field="status")
         query = query.filter(status=status)
-    return list(await query.order_by("-issued_on", "-id").limit(max(1, min(limit, 1000))))
+    rows = list(await query.order_by("-issued_on", "-id").limit(max(1, min(limit, 1000))))
+    scope = await staff_need_to_know(actor, {i.household_id for i in rows})  # type: ignore[attr-defined]
+    return rows if scope is None else [i for i in rows if scope[i.household_id]]  # type: ignore[attr-defined]
 
 
 async def payment_years(actor: Actor) -> list[int]:
@@ -644,7 +654,10 @@ async def attestation_pdf(actor: Actor, object_id: str) -> tuple[str, bytes]:
         hid, year = download_id(hid_s, "attestation"), int(year_s)
     except ValueError:
         raise NotFound("attestation") from None
-    require_household(actor, hid, "attestation")
+    if actor.is_family:
+        require_household(actor, hid, "attestation")
+    else:
+        await require_household_data(actor, hid, "attestation")
     if not 2000 <= year <= 2100:
         raise NotFound("attestation")
     household = await Household.get_or_none(id=hid)

@@ -22,7 +22,13 @@ from core.errors import NotFound, ValidationError
 from core.files.service import download_id, read_bytes, read_upload, store_bytes
 from core.households.models import Child
 from core.mail.service import queue_mail
-from core.permissions import Actor, own_household_id, require_confirmed, require_staff
+from core.permissions import (
+    Actor,
+    own_household_id,
+    require_confirmed,
+    require_staff,
+    staff_need_to_know,
+)
 from core.plugins import get_host
 from core.timeutil import now
 
@@ -36,9 +42,19 @@ def demarche_types() -> list[DemarcheType]:
     return with_service_choices(get_host().demarche_types(), (s.code for s in get_settings().services))
 
 
-def _visible_to(actor: Actor, demarche: Demarche) -> bool:
-    """Admins see all, agents the démarches of their services and those addressed to no service."""
-    return actor.is_admin or not demarche.service_code or demarche.service_code in actor.services
+async def _visible(actor: Actor, demarches: list[Demarche]) -> list[Demarche]:
+    """Admins see all; agents the démarches of their services, and those addressed to no service (a
+    move, a PAI…) in households using one of their services (need-to-know, core.permissions)."""
+    if actor.is_admin:
+        return demarches
+    serviceless = {d.household_id for d in demarches if not d.service_code}  # type: ignore[attr-defined]
+    scope = await staff_need_to_know(actor, serviceless) if serviceless else {}
+    return [d for d in demarches if (d.service_code in actor.services if d.service_code
+                                     else bool(scope and scope[d.household_id]))]  # type: ignore[attr-defined]
+
+
+async def _visible_to(actor: Actor, demarche: Demarche) -> bool:
+    return bool(await _visible(actor, [demarche]))
 
 
 async def submit_demarche(actor: Actor, type_code: str, data: dict[str, Any] | None,
@@ -106,8 +122,9 @@ async def staff_demarches(actor: Actor, status: str | None = None, service: str 
         query = query.filter(service_code=service)
     elif not actor.is_admin:
         query = query.filter(service_code__in=[*actor.services, ""])
-    return await query.select_related("child", "household").prefetch_related("attachments__file") \
+    rows = await query.select_related("child", "household").prefetch_related("attachments__file") \
         .order_by("created_at", "id")
+    return await _visible(actor, list(rows))
 
 
 async def process_demarche(actor: Actor, demarche_id: int, status: str, response: str | None = None) -> Demarche:
@@ -115,7 +132,7 @@ async def process_demarche(actor: Actor, demarche_id: int, status: str, response
     user = require_staff(actor)
     async with in_transaction():
         demarche = await Demarche.get_or_none(id=demarche_id).select_related("household", "created_by")
-        if demarche is None or not _visible_to(actor, demarche):
+        if demarche is None or not await _visible_to(actor, demarche):
             raise NotFound("démarche")
         response = check_processing(demarche.status, status, response)
         demarche.status = status
@@ -144,7 +161,7 @@ async def download_attachment(actor: Actor, object_id: str) -> FileDownload:
     if attachment is None:
         raise NotFound("pièce jointe")
     demarche = attachment.demarche
-    allowed = (actor.is_staff and _visible_to(actor, demarche)) or \
+    allowed = (actor.is_staff and await _visible_to(actor, demarche)) or \
         (actor.is_family and actor.household_id == demarche.household_id)  # type: ignore[attr-defined]
     if not allowed:
         raise NotFound("pièce jointe")
@@ -156,6 +173,6 @@ async def download_attachment(actor: Actor, object_id: str) -> FileDownload:
 async def staff_demarche(actor: Actor, demarche_id: int) -> Demarche:
     require_staff(actor)
     demarche = await Demarche.get_or_none(id=demarche_id)
-    if demarche is None or not _visible_to(actor, demarche):
+    if demarche is None or not await _visible_to(actor, demarche):
         raise NotFound("démarche")
     return await _load(demarche.id)

@@ -28,11 +28,14 @@ from core.households.models import Child, Household
 from core.mail.service import queue_mail
 from core.permissions import (
     Actor,
+    document_type_needed,
     own_household_id,
     require_confirmed,
     require_household,
+    require_household_data,
     require_staff,
     require_user,
+    staff_need_to_know,
 )
 from core.plugins import get_host
 from core.timeutil import now
@@ -51,7 +54,7 @@ def requirer(code: str) -> tuple[str, list[str]]:
     return requirer_label(code, ((s.code, s.name, s.kind) for s in get_settings().services))
 
 
-def _covers(required_by: str, service: str) -> bool:
+def covers(required_by: str, service: str) -> bool:
     """A `required_by` code concerns `service` when it is that code or a plugin code covering it
     ("creche" covers the configured crèche "creche_au_fil_de_l_eau")."""
     if required_by == service:
@@ -124,20 +127,43 @@ async def my_documents(actor: Actor) -> list[Document]:
         .order_by("-uploaded_at", "-id")
 
 
+async def visible_to(actor: Actor, docs: list[Document]) -> list[Document]:
+    """The documents the caller needs to know (core.permissions): for an agent, those whose type is
+    required by one of their services that the household uses; admins all. One batched lookup."""
+    scope = await staff_need_to_know(actor, {d.household_id for d in docs})  # type: ignore[attr-defined]
+    if scope is None:
+        return docs
+    required = {t.code: (*t.required_by, *t.handled_by) for t in document_types()}
+    return [d for d in docs if document_type_needed(required.get(d.type_code, ()),
+                                                    scope[d.household_id])]  # type: ignore[attr-defined]
+
+
+async def _require_visible(actor: Actor, doc: Document) -> None:
+    if actor.is_family:
+        require_household(actor, doc.household_id, "document")  # type: ignore[attr-defined]
+    elif not await visible_to(actor, [doc]):
+        raise NotFound("document")
+
+
 async def household_documents(actor: Actor, household_id: int) -> list[Document]:
     require_staff(actor)
-    return await Document.filter(household_id=household_id).select_related("child", "file") \
+    if not await Household.exists(id=household_id):
+        raise NotFound("foyer")
+    await require_household_data(actor, household_id)
+    docs = await Document.filter(household_id=household_id).select_related("child", "file") \
         .order_by("-uploaded_at", "-id")
+    return await visible_to(actor, list(docs))
 
 
 async def pending_documents(actor: Actor, service: str | None = None) -> list[Document]:
-    """Documents awaiting review, optionally only the types `service` requires."""
+    """Documents awaiting review that the caller needs to know, optionally only the types `service` requires."""
     require_staff(actor)
     query = Document.filter(status=DocumentStatus.PENDING)
     if service:
-        codes = [t.code for t in document_types() if any(_covers(r, service) for r in t.required_by)]
+        codes = [t.code for t in document_types() if any(covers(r, service) for r in t.required_by)]
         query = query.filter(type_code__in=codes)
-    return await query.select_related("child", "file", "household").order_by("uploaded_at", "id")
+    docs = await query.select_related("child", "file", "household").order_by("uploaded_at", "id")
+    return await visible_to(actor, list(docs))
 
 
 async def review_document(actor: Actor, document_id: int, accept: bool, reason: str | None = None) -> Document:
@@ -148,6 +174,8 @@ async def review_document(actor: Actor, document_id: int, accept: bool, reason: 
         doc = await Document.get_or_none(id=document_id).select_related("household", "uploaded_by", "child")
         if doc is None:
             raise NotFound("document")
+        # A sport agent reviewing a crèche proof is refused like a missing document.
+        await _require_visible(actor, doc)
         doc.status = DocumentStatus.ACCEPTED if accept else DocumentStatus.REFUSED
         doc.refusal_reason = "" if accept else reason
         doc.reviewed_by = user
@@ -172,7 +200,7 @@ async def download_document(actor: Actor, object_id: str) -> FileDownload:
     doc = await Document.get_or_none(id=document_id).select_related("file")
     if doc is None:
         raise NotFound("document")
-    require_household(actor, doc.household_id, "document")  # type: ignore[attr-defined]
+    await _require_visible(actor, doc)
     stored = doc.file
     return FileDownload(filename=stored.original_filename, content_type=stored.content_type,
                         content=read_bytes(stored))

@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from core.config import get_settings
 from core.contributions import GraphQLContribution
+from core.errors import NotFound
 from core.graphql_support import OkResult, actor, ctx, parse_id, parse_optional_id
 from core.households import rules, service
 from core.households.models import (
@@ -152,8 +153,10 @@ def _medical(c: Child) -> HouseholdChildMedical:
 
 
 async def _audit_batch(info: Info, keys: list[tuple[int, int]]) -> list[bool]:
-    await service.audit_medical_reads(actor(info), keys)
-    return [True] * len(keys)
+    """Staff reads of medical data: need-to-know checked for the whole batch, the visible ones audited."""
+    seen = await service.medical_visible(actor(info), {hid for _, hid in keys})
+    await service.audit_medical_reads(actor(info), [k for k in keys if k[1] in seen])
+    return [k[1] in seen for k in keys]
 
 
 @strawberry.type
@@ -175,11 +178,14 @@ class HouseholdChild:
     problems: list[HouseholdFileProblem]
     model: strawberry.Private[Child]
 
-    @strawberry.field(description="Medical answers; every staff read is written to the audit log.")
-    async def medical(self, info: Info) -> HouseholdChildMedical:
+    @strawberry.field(description=(
+        "Medical answers; every staff read is written to the audit log. An agent of a service the household "
+        "does not use gets null with a NOT_FOUND error (need-to-know, core.permissions)."))
+    async def medical(self, info: Info) -> HouseholdChildMedical | None:
         if actor(info).is_staff:
             loader = ctx(info).loader("households.audit_medical", lambda keys: _audit_batch(info, keys))
-            await loader.load((self.model.id, self.model.household_id))  # type: ignore[attr-defined]
+            if not await loader.load((self.model.id, self.model.household_id)):  # type: ignore[attr-defined]
+                raise NotFound("enfant")
         return _medical(self.model)
 
     @classmethod

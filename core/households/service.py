@@ -29,8 +29,10 @@ from core.permissions import (
     require_account_opener,
     require_admin,
     require_household,
+    require_household_data,
     require_staff,
     require_user,
+    staff_need_to_know,
 )
 from core.timeutil import now, today
 
@@ -331,6 +333,7 @@ async def set_child_medical(actor: Actor, child_id: int, answers: list[tuple[str
     stored = rules.medical_answers(answers, get_settings().medical_questions, values.get("antecedents", ""))
     async with in_transaction():
         child = await _child(actor, child_id)
+        await require_household_data(actor, child.household_id, "enfant")  # type: ignore[attr-defined]
         values["medical_answers"] = stored
         child.update_from_dict(values)
         await child.save(update_fields=[*values, "updated_at"])
@@ -513,6 +516,16 @@ async def household_alerts(household_id: int) -> list[Alert]:
 
 
 # ---- audit of staff access to medical data --------------------------------------------------------
+async def medical_visible(actor: Actor, household_ids: set[int]) -> set[int]:
+    """The households whose children's medical data the caller may read (need-to-know, one lookup)."""
+    scope = await staff_need_to_know(actor, household_ids)
+    if scope is None:
+        return set(household_ids)
+    if actor.is_family:
+        return {hid for hid in household_ids if hid == actor.household_id}
+    return {hid for hid, services in scope.items() if services}
+
+
 async def audit_medical_reads(actor: Actor, keys: list[tuple[int, int]]) -> None:
     """One insert for all the children whose medical data a staff member just read."""
     if not keys or not actor.is_staff:

@@ -36,6 +36,13 @@ async def portail_invoice_lines(period: Any, household_ids: list[int]) -> list[A
 
 
 @hookimpl
+async def portail_household_services(household_ids: list[int]) -> dict[int, set[str]]:
+    from plugins.alsh_paj import service
+
+    return await service.household_services(household_ids)
+
+
+@hookimpl
 async def portail_alerts(actor: Any, household_id: int) -> list[Any]:
     from plugins.alsh_paj import service
 

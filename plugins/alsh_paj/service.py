@@ -127,11 +127,12 @@ def _staff_services(actor: Actor) -> set[str] | None:
     return None if actor.is_admin else set(actor.services)
 
 
-def _require_staff_of(actor: Actor, establishment: AlshEstablishment) -> None:
+def _require_staff_of(actor: Actor, establishment: AlshEstablishment, what: str = "établissement") -> None:
     services = _staff_services(actor)
     if services is not None and establishment.service_code not in services:
-        # An agent of another service does not learn that the object exists.
-        raise NotFound("établissement")
+        # An agent of another service does not learn that the object exists: the answer names the
+        # object asked for, exactly like a missing one.
+        raise NotFound(what)
 
 
 async def _closed_days(establishment_id: int, start: date, end: date) -> dict[date, str]:
@@ -632,7 +633,7 @@ async def _visible_booking(actor: Actor, booking_id: int) -> AlshBooking:
     if booking is None:
         raise NotFound("réservation")
     if actor.is_staff:
-        _require_staff_of(actor, booking.period.mode.establishment)
+        _require_staff_of(actor, booking.period.mode.establishment, "réservation")
         return booking
     household_id = _family_household(actor)
     if booking.household_id != household_id and booking.child.household_id != household_id:  # type: ignore[attr-defined]
@@ -799,7 +800,7 @@ async def process(actor: Actor, decisions: list[Decision]) -> list[AlshBookingLi
                 .select_related("unit", "booking__period__mode__establishment")
             if line is None:
                 raise NotFound("réservation")
-            _require_staff_of(actor, line.booking.period.mode.establishment)
+            _require_staff_of(actor, line.booking.period.mode.establishment, "réservation")
             action = d.action
             if action == "accept":
                 if line.state == LineState.LISTE_ATTENTE:
@@ -874,7 +875,7 @@ async def mark_presence(actor: Actor, line_id: int, present: bool, justified: bo
         line = await AlshBookingLine.get_or_none(id=line_id).select_related("booking__period__mode__establishment")
         if line is None:
             raise NotFound("réservation")
-        _require_staff_of(actor, line.booking.period.mode.establishment)
+        _require_staff_of(actor, line.booking.period.mode.establishment, "réservation")
         if line.state not in (LineState.ACCEPTEE, LineState.DEMANDE_ANNULATION):
             raise ValidationError("Seule une présence acceptée se pointe.", code="INVALID_STATE", field="lineId")
         if line.date > today():
@@ -885,6 +886,20 @@ async def mark_presence(actor: Actor, line_id: int, present: bool, justified: bo
         await _event(line, line.state, line.state, actor, "Présent" if present else
                      ("Absence justifiée" if line.absence_justified else "Absent"))
         return line
+
+
+# ---- need-to-know ----------------------------------------------------------------------------------
+async def household_services(household_ids: list[int]) -> dict[int, set[str]]:
+    """ALSH / PAJ services a household uses (core.permissions' need-to-know rule): those of its
+    bookings, and of the bookings another household (garde alternée) made for one of its children."""
+    used: dict[int, set[str]] = {}
+    rows = await AlshBooking.filter(household_id__in=household_ids).distinct() \
+        .values_list("household_id", "period__mode__establishment__service_code")
+    rows += await AlshBooking.filter(child__household_id__in=household_ids).distinct() \
+        .values_list("child__household_id", "period__mode__establishment__service_code")
+    for hid, code in rows:
+        used.setdefault(hid, set()).add(code)
+    return used
 
 
 # ---- billing, alerts, RGPD --------------------------------------------------------------------

@@ -33,7 +33,8 @@ def portail_graphql() -> GraphQLContribution:
 @hookimpl
 def portail_document_types(settings: Settings) -> list[DocumentType]:
     return [DocumentType(code="contrat_accueil_signe", label="Contrat d'accueil signé", scope="child",
-                         help="Le contrat d'accueil en crèche signé et daté (PDF ou JPEG).")]
+                         help="Le contrat d'accueil en crèche signé et daté (PDF ou JPEG).",
+                         handled_by=("creche",))]
 
 
 @hookimpl
@@ -62,6 +63,13 @@ async def portail_maintenance(today: date) -> dict[str, int]:
     from plugins.creche import service
 
     return {"creche_fee_changes_notified": await service.notify_fee_changes(today)}
+
+
+@hookimpl
+async def portail_household_services(household_ids: list[int]) -> dict[int, set[str]]:
+    from plugins.creche import service
+
+    return await service.household_services(household_ids)
 
 
 @hookimpl

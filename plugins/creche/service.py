@@ -24,6 +24,7 @@ from core.permissions import (
     Actor,
     require_confirmed,
     require_household,
+    require_household_data,
     require_staff,
     require_user,
 )
@@ -512,6 +513,8 @@ async def planning(actor: Actor, household_id: int | None, start: date, end: dat
     else:
         household_id = actor.household_id
     hid = require_household(actor, household_id)
+    if actor.is_staff:  # need-to-know: only a household using one of the agent's services
+        await require_household_data(actor, hid)
     children = await Child.filter(household_id=hid).order_by("birth_date", "id")
     ids = [c.id for c in children]
     ests = {e.id: e for e in (await ensure_establishments()).values()}
@@ -1003,6 +1006,21 @@ async def contract_fee_periods(actor: Actor, contract_id: int) -> list[ContractF
     history = (await resources_histories([contract.household_id]))[contract.household_id]  # type: ignore[attr-defined]
     recorded = {f.start: f.created_at for f in await FeeChange.filter(contract_id=contract.id)}
     return [ContractFeePeriod(p, recorded.get(p.start)) for p in contract_periods(contract, history, config())]
+
+
+# ---- need-to-know --------------------------------------------------------------------------------------------------
+async def household_services(household_ids: list[int]) -> dict[int, set[str]]:
+    """Crèches a household uses (core.permissions' need-to-know rule): those it asked a place in,
+    and those it has a contract, occasional care or absence with."""
+    used: dict[int, set[str]] = {}
+    for hid, wished, code in await PlaceRequest.filter(household_id__in=household_ids) \
+            .values_list("household_id", "wished_services", "establishment__service_code"):
+        used.setdefault(hid, set()).update([*(wished or []), *([code] if code else [])])
+    for model in (Contract, OccasionalCare, Absence):
+        for hid, code in await model.filter(household_id__in=household_ids).distinct() \
+                .values_list("household_id", "establishment__service_code"):
+            used.setdefault(hid, set()).add(code)
+    return used
 
 
 # ---- alerts, RGPD ---------------------------------------------------------------------------------------------------

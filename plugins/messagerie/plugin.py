@@ -48,6 +48,17 @@ def portail_startup(settings: Settings) -> None:
 
 
 @hookimpl
+async def portail_household_services(household_ids: list[int]) -> dict[int, set[str]]:
+    from plugins.messagerie.models import MessageThread
+
+    used: dict[int, set[str]] = {}
+    for hid, code in await MessageThread.filter(household_id__in=household_ids).distinct() \
+            .values_list("household_id", "service"):
+        used.setdefault(hid, set()).add(code)
+    return used
+
+
+@hookimpl
 async def portail_alerts(actor: Actor, household_id: int) -> list[Alert]:
     from plugins.messagerie.service import alerts
 

@@ -42,11 +42,14 @@ def portail_graphql() -> GraphQLContribution:
 
 @hookimpl
 def portail_document_types(settings: Settings) -> list[DocumentType]:
+    # The régie's agents (those of every service a régie bills) handle mandates and RIBs.
+    regie_agents = tuple(s.code for s in settings.services if s.regie)
     return [
         DocumentType(code="mandat_sepa_signe", label="Mandat de prélèvement SEPA signé", scope="household",
-                     help="Le mandat téléchargé depuis « Passer au prélèvement automatique », daté et signé."),
+                     help="Le mandat téléchargé depuis « Passer au prélèvement automatique », daté et signé.",
+                     handled_by=regie_agents),
         DocumentType(code="rib", label="RIB (relevé d'identité bancaire)", scope="household",
-                     help="Le RIB du compte à prélever."),
+                     help="Le RIB du compte à prélever.", handled_by=regie_agents),
     ]
 
 

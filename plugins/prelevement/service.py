@@ -32,10 +32,12 @@ from core.households.rules import PostalAddress, postal_address
 from core.mail.service import queue_mail
 from core.permissions import (
     Actor,
+    may_see_household_data,
     own_household_id,
     require_confirmed,
     require_staff_of_any,
     require_user,
+    staff_need_to_know,
 )
 from core.timeutil import now, today
 from plugins.prelevement import rules
@@ -113,9 +115,17 @@ async def get_mandate(actor: Actor, mandate_id: int | str, *, family_only: bool 
         raise NotFound("mandat")
     if actor.is_family and actor.household_id == mandate.household_id:  # type: ignore[attr-defined]
         return mandate
-    if not family_only and is_regie_staff(actor, mandate.regie_code):
+    if not family_only and is_regie_staff(actor, mandate.regie_code) \
+            and await may_see_household_data(actor, mandate.household_id):  # type: ignore[attr-defined]
         return mandate
     raise NotFound("mandat")
+
+
+async def _need_to_know(actor: Actor, mandates: list[SepaMandate]) -> list[SepaMandate]:
+    """Mandates of the agent's régies, of households using one of the agent's services (core.permissions)."""
+    scope = await staff_need_to_know(actor, {m.household_id for m in mandates})  # type: ignore[attr-defined]
+    return [m for m in mandates if is_regie_staff(actor, m.regie_code)
+            and (scope is None or scope[m.household_id])]  # type: ignore[attr-defined]
 
 
 async def _mail(mandate: SepaMandate, template: str, *, to: str | None = None, **extra: Any) -> None:
@@ -189,7 +199,7 @@ async def household_mandates(actor: Actor, household_id: int | None = None) -> l
     if household_id is None:
         raise ValidationError("Foyer obligatoire.", code="REQUIRED", field="householdId")
     rows = await SepaMandate.filter(household_id=household_id).order_by("-created_at", "-id")
-    return [m for m in rows if is_regie_staff(actor, m.regie_code)]
+    return await _need_to_know(actor, list(rows))
 
 
 async def cancel_request(actor: Actor, mandate_id: int | str) -> SepaMandate:
@@ -316,7 +326,7 @@ async def regie_mandates(actor: Actor, regie_code: str, status: str | None = Non
     query = SepaMandate.filter(regie_code=regie_code)
     if status:
         query = query.filter(status=status)
-    return await query.order_by("-created_at", "-id")
+    return await _need_to_know(actor, list(await query.order_by("-created_at", "-id")))
 
 
 async def validate_mandate(actor: Actor, mandate_id: int | str) -> SepaMandate:

@@ -181,7 +181,10 @@ async def test_staff_see_and_process_only_their_services(gql, mailbox):
     alsh = await gql.as_user(await make_staff("alsh@example.org", services=["alsh"]))
     jeunesse = await gql.as_user(await make_staff("jeunesse@example.org", services=["jeunesse"]))
     assert {d["id"] for d in (await alsh.ok(STAFF_LIST))["demarches"]} == {to_alsh["id"], to_all["id"]}
-    assert [d["id"] for d in (await jeunesse.ok(STAFF_LIST))["demarches"]] == [to_all["id"]]
+    # need-to-know: a démarche addressed to no service (a move, a PAI) is shown to the agents of the
+    # services the household uses (here the ALSH), not to jeunesse
+    assert (await jeunesse.ok(STAFF_LIST))["demarches"] == []
+    assert await jeunesse.code(PROCESS, id=to_all["id"], status="accepted") == "NOT_FOUND"
     assert [d["id"] for d in (await alsh.ok(STAFF_LIST, service="alsh"))["demarches"]] == [to_alsh["id"]]
     assert await jeunesse.code(STAFF_LIST, service="alsh") == "FORBIDDEN"
     assert await family.code(STAFF_LIST) == "FORBIDDEN"

@@ -21,7 +21,7 @@ from core.documents.service import missing_documents
 from core.errors import ValidationError
 from core.files.models import StoredFile
 from core.mail.service import send_pending
-from tests.conftest import make_family, make_staff
+from tests.conftest import make_family, make_staff, uses_service
 from tests.querycount import count_queries
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
@@ -129,6 +129,7 @@ async def test_types_upload_list_and_download(gql, http):
     assert (await gql.download(doc["downloadUrl"])).status_code == 401
     assert (await gql.download("/files/document/abc")).status_code == 401
     assert (await (await gql.as_user(other)).download("/files/document/abc")).status_code == 404
+    await uses_service(household, "alsh")  # need-to-know: the ALSH agent sees a household using the ALSH
     staff = await gql.as_user(await make_staff(services=["alsh"]))
     png = await staff.download(child_doc["downloadUrl"])
     assert png.status_code == 200 and png.content == PNG
@@ -178,6 +179,7 @@ async def test_missing_documents_interface_and_requirements_query(gql):
     doc = (await upload(family, "carnet_sante", child=kid1.id))["data"]["uploadDocument"]
     assert {(m.child_id, m.status) for m in await missing_documents(household.id, "creche", kid1.id)} == \
         {(None, "missing"), (kid1.id, "pending")}
+    await uses_service(household, "creche_au_fil_de_l_eau")
     staff = await gql.as_user(await make_staff(services=["creche_au_fil_de_l_eau"]))
     await staff.ok(REVIEW, id=doc["id"], accept=True)
     assert [m.type_code for m in await missing_documents(household.id, "creche", kid1.id)] == \
@@ -200,7 +202,8 @@ async def test_review_accept_refuse_with_mail(gql, mailbox):
     d1 = (await upload(family, "justificatif_domicile"))["data"]["uploadDocument"]
     d2 = (await upload(family, "carnet_sante", child=kid1.id))["data"]["uploadDocument"]
     d3 = (await upload(family, "attestation_assurance"))["data"]["uploadDocument"]
-    staff = await gql.as_user(await make_staff(services=["alsh"]))
+    await uses_service(household, "alsh", "creche_au_fil_de_l_eau")
+    staff = await gql.as_user(await make_staff(services=["alsh", "creche_au_fil_de_l_eau"]))
 
     pending = (await staff.ok(PENDING))["pendingDocuments"]
     assert [p["id"] for p in pending] == [d1["id"], d2["id"], d3["id"]]
@@ -239,6 +242,7 @@ async def test_review_accept_refuse_with_mail(gql, mailbox):
 async def test_document_lists_do_not_grow_queries_with_rows(gql):
     user, household, kids = await make_family("nombre@example.org", children=2)
     family = await gql.as_user(user)
+    await uses_service(household, "alsh")
     staff = await gql.as_user(await make_staff(services=["alsh"]))
 
     async def counts() -> tuple[int, int]:
@@ -252,4 +256,9 @@ async def test_document_lists_do_not_grow_queries_with_rows(gql):
     small = await counts()
     for kid in kids * 3:
         await upload(family, "carnet_sante", child=kid.id)
+    other, other_household, other_kids = await make_family("autre.nombre@example.org", children=2, name="AUTRE")
+    await uses_service(other_household, "alsh")
+    for kid in other_kids:
+        await upload(await gql.as_user(other), "carnet_sante", child=kid.id)
     assert await counts() == small
+    assert len((await staff.ok(PENDING))["pendingDocuments"]) == 9

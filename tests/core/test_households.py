@@ -10,7 +10,7 @@ from core.accounts.models import Role
 from core.households import service
 from core.households.models import AuditLog, AuthorizedPerson, Child, Household, Responsable
 from core.timeutil import today
-from tests.conftest import make_family, make_staff
+from tests.conftest import make_family, make_staff, uses_service
 from tests.querycount import count_queries
 
 CHILD_FIELDS = """id firstName lastName birthDate expectedBirthDate isExpected ageYears ageMonths
@@ -348,6 +348,7 @@ async def test_staff_search_households(gql):
 
 async def test_staff_reads_household_and_medical_read_is_audited(gql, settings):
     _, household, kids = await make_family(children=3)
+    await uses_service(household, "alsh")
     agent = await make_staff(services=["alsh"])
     staff = await gql.as_user(agent)
     with count_queries() as log:
@@ -379,6 +380,7 @@ async def test_staff_reads_household_and_medical_read_is_audited(gql, settings):
 
 async def test_staff_edits_a_household_with_explicit_id(gql, settings):
     _, household, kids = await make_family(children=1)
+    await uses_service(household, "alsh")
     staff = await gql.as_user(await make_staff(services=["alsh"]))
     assert (await staff.error(UPDATE_HOUSEHOLD, input={"regime": "general"}))["extensions"]["field"] == "householdId"
     await complete_file(staff, settings, kids, household_id=household.id)

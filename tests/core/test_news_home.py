@@ -15,7 +15,7 @@ from core.contributions import Alert
 from core.hookspecs import hookimpl
 from core.news.models import NewsItem
 from core.timeutil import today
-from tests.conftest import make_family, make_staff
+from tests.conftest import make_family, make_staff, uses_service
 
 PUBLISH = """mutation($title: String!, $body: String!, $service: String, $on: Date!, $until: Date) {
   publishNews(title: $title, body: $body, serviceCode: $service, publishedOn: $on, expiresOn: $until) {
@@ -105,6 +105,7 @@ def household_alerts(monkeypatch):
 async def test_home_alerts_children_and_news(gql, example_plugin, household_alerts):
     user, household, (kid1, kid2) = await make_family("accueil@example.org")
     family = await gql.as_user(user)
+    await uses_service(household, "alsh")
     agent = await gql.as_user(await make_staff(services=["alsh"]))
     await agent.ok(PUBLISH, title="Voici votre Portail Famille", body="Bienvenue", on=iso())
 

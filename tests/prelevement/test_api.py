@@ -21,7 +21,7 @@ from plugins.prelevement.models import (
     SepaMandate,
     SepaMandateVersion,
 )
-from tests.conftest import make_family, make_staff
+from tests.conftest import make_family, make_staff, uses_service
 from tests.prelevement.conftest import IBAN_CA, IBAN_LBP, PDF, make_invoice, make_mandate
 from tests.querycount import count_queries
 
@@ -99,6 +99,7 @@ async def test_family_joins_downloads_sends_documents_and_staff_validates_or_ref
     bad = await fam.upload(UPLOAD, {"id": stc["id"], "kind": "rib"}, {"file": ("rib.exe", b"MZ\x90\x00" * 10, "application/pdf")})
     assert bad["errors"][0]["extensions"]["code"] == "INVALID_FILE_TYPE"
     # Agent of St Caprais' crèche validates the St Caprais mandate but cannot see the CdC one.
+    await uses_service(household, "creche_petit_a_petit")
     agent = await gql.as_user(await make_staff("stc@example.org", services=["creche_petit_a_petit"]))
     assert (await agent.download(stc["mandatePdfUrl"])).status_code == 200
     assert (await agent.download(cdc["mandatePdfUrl"])).status_code == 404
