@@ -787,6 +787,8 @@ async def daily_attendance(actor: Actor, code: str, day: date) -> list[DailyRow]
     contracts = [c for c in await Contract.filter(establishment=est, status__in=ACTIVE_CONTRACT + (ContractStatus.ENDED,),
                                                   start_date__lte=day).select_related("child")
                  if _covers(c.start_date, c.end_date, day)]
+    if not rules.is_open(day, opening(est), shut_days(est, day, day)):
+        contracts = []  # closed (closure day, public holiday): no contract child is expected
     occs = await OccasionalCare.filter(establishment=est, day=day, status="accepted").select_related("child")
     att = {a.child_id: a for a in await Attendance.filter(establishment=est, day=day)}  # type: ignore[attr-defined]
     cfg, rows, seen = config(), [], set()
@@ -946,12 +948,13 @@ async def family_resources(actor: Actor, household_id: int) -> list[FamilyResour
 
 
 async def _record_fee_changes(c: Contract, history: list[rules.ResourcesAt], cfg: rules.Config, until: date,
-                              revise_from: date | None = None) -> int:
+                              revise_from: date | None = None, known: dict[date, FeeChange] | None = None) -> int:
     """Record (once) each revision of the contract's fee starting up to `until` and mail the family
     why. A revision already recorded for that date is updated when `revise_from` says a new record
     changed it. Call inside a transaction (the mail leaves with the commit)."""
     periods = contract_periods(c, history, cfg)
-    known = {f.start: f for f in await FeeChange.filter(contract_id=c.id)}
+    if known is None:
+        known = {f.start: f for f in await FeeChange.filter(contract_id=c.id)}
     created = 0
     for prev, p in zip(periods, periods[1:], strict=False):
         if p.start > until:
@@ -983,12 +986,19 @@ async def notify_fee_changes(on: date) -> int:
         .select_related("establishment", "child")
     contracts = [c for c in contracts if c.end_date is None or c.end_date >= on]
     histories = await resources_histories([c.household_id for c in contracts])  # type: ignore[attr-defined]
+    known: dict[int, dict[date, FeeChange]] = {c.id: {} for c in contracts}
+    for f in await FeeChange.filter(contract_id__in=list(known)):
+        known[f.contract_id][f.start] = f  # type: ignore[attr-defined]
     done = 0
     for c in contracts:
+        until = on + timedelta(days=NOTICE_DAYS_AHEAD)
+        if all(p.start in known[c.id] for p in contract_periods(c, histories[c.household_id], cfg)[1:]  # type: ignore[attr-defined]
+               if p.start <= until):
+            continue  # nothing new: no transaction, no query
         try:
             async with in_transaction():
-                done += await _record_fee_changes(c, histories[c.household_id], cfg,  # type: ignore[attr-defined]
-                                                  on + timedelta(days=NOTICE_DAYS_AHEAD))
+                done += await _record_fee_changes(c, histories[c.household_id], cfg, until,  # type: ignore[attr-defined]
+                                                  known=known[c.id])
         except IntegrityError:
             continue  # another process recorded it first
     return done

@@ -15,6 +15,7 @@ from plugins.creche import rules, service
 from plugins.creche.models import Contract, ContractStatus, FeeChange
 from tests.conftest import make_family, make_staff
 from tests.creche.test_api import (
+    DAILY,
     DECIDE_OCC,
     OCCASIONAL,
     PLANNING,
@@ -169,6 +170,12 @@ async def test_public_holidays_close_the_crèche_with_the_community_subdivision(
     plan = (await fam.ok(PLANNING, m=f"{day.year:04d}-{day.month:02d}"))["crechePlanning"]
     status = {d["date"]: d["status"] for d in plan[0]["days"]}
     assert status[day.isoformat()] is None
+    agent = await gql.as_user(await make_staff("rit@example.org", services=[RIT]))
+    assert (await agent.ok(DAILY, s=RIT, d=day.isoformat()))["crecheDailyAttendance"] == []
+    week_before = day - timedelta(days=7)
+    while fr_calendar.public_holiday(week_before):
+        week_before -= timedelta(days=7)
+    assert len((await agent.ok(DAILY, s=RIT, d=week_before.isoformat()))["crecheDailyAttendance"]) == 1
     # Alsace-Moselle ("57"): Good Friday is closed too (Code du travail L3134-13)
     good_friday = next(d for d, name in sorted(fr_calendar.public_holidays(today().year + 1, "57").items())
                        if name == "Vendredi saint")
@@ -195,3 +202,21 @@ async def test_eviction_by_the_doctor_is_deducted(gql):
                                             "childIds": [str(kids[0].id)], "fromDate": t.isoformat(),
                                             "toDate": t.isoformat()}))["reportCrecheAbsence"][0]
     assert (await agent.ok(VALIDATE_ABS, id=absence["id"], ok=True))["validateCrecheAbsence"]["deductible"] is True
+
+
+async def test_fee_notice_maintenance_queries_do_not_grow_with_contracts(settings):
+    from tests.querycount import count_queries
+
+    for i in range(4):
+        _, household, kids = await make_family(f"q{i}@example.org", name=f"Q{i}", children=1)
+        household.reference_income_cents = 12_000_000
+        await household.save()
+        await _contract_march_2025(household, kids[0])
+        if i == 0:
+            assert await service.notify_fee_changes(today()) == 1
+            with count_queries() as one:
+                assert await service.notify_fee_changes(today()) == 0
+    assert await service.notify_fee_changes(today()) == 3
+    with count_queries() as four:
+        assert await service.notify_fee_changes(today()) == 0
+    assert four.count == one.count, four.statements
