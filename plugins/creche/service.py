@@ -921,6 +921,9 @@ async def record_resources(actor: Actor, household_id: int, effective_date: date
     if annual_cents is not None and annual_cents < 0:
         raise ValidationError("Les ressources ne peuvent pas être négatives.", code="INVALID_AMOUNT",
                               field="annualResourcesCents")
+    if not date(2000, 1, 1) <= effective_date <= today() + timedelta(days=366):
+        raise ValidationError("Date d'effet invalide (au plus un an à l'avance).", code="INVALID_DATE",
+                              field="effectiveDate")
     if not 0 <= dependent_children <= 20:
         raise ValidationError("Nombre d'enfants à charge invalide.", code="INVALID_CHILDREN", field="dependentChildren")
     if not 0 <= aeeh_children <= max(dependent_children, 1):

@@ -107,6 +107,7 @@ async def test_recorded_resources_revise_the_fee_from_their_date(gql, mailbox):
     assert bad_source["extensions"]["code"] == "INVALID_SOURCE"
     assert await agent.code(RECORD, h=str(household.id), input={**good, "aeehChildren": 3}) == "INVALID_CHILDREN"
     assert await agent.code(RECORD, h=str(household.id), input={**good, "annualResourcesCents": -1}) == "INVALID_AMOUNT"
+    assert await agent.code(RECORD, h=str(household.id), input={**good, "effectiveDate": "9999-12-31"}) == "INVALID_DATE"
     assert await FeeChange.all().count() == 0
 
     recorded = (await agent.ok(RECORD, h=str(household.id), input=good))["recordCrecheResources"]
