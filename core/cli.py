@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
 
+from core.config import ConfigError
+
 app = typer.Typer(help="Portail Famille: administration commands.", no_args_is_help=True)
 db_app = typer.Typer(help="Database: migrations.")
 mail_app = typer.Typer(help="Outbox: pending mail.")
 schema_app = typer.Typer(help="GraphQL SDL export and check.")
+config_app = typer.Typer(help="Configuration: show the effective values, check them.")
 app.add_typer(db_app, name="db")
 app.add_typer(mail_app, name="mail")
 app.add_typer(schema_app, name="schema")
+app.add_typer(config_app, name="config")
 console = Console()
+
+
+@app.callback()
+def root(config: Path | None = typer.Option(
+        None, "--config", "-c", help="Configuration file (default: $PORTAIL_CONFIG, else ./portail.toml).")) -> None:
+    """Portail Famille: administration commands."""
+    if config is not None:
+        os.environ["PORTAIL_CONFIG"] = str(config)  # inherited by server workers too
 
 
 def run_with_db(fn: Callable[[], Awaitable[Any]], *, migrate_first: bool = False) -> Any:
@@ -59,12 +73,20 @@ def db_migrate() -> None:
     console.print(f"[green]Base à jour[/green] ({', '.join(['core', *host.enabled])})")
 
 
+def _developer_settings() -> None:
+    """Developer commands (SDL, migrations) work on the code: without a config file, the demo's."""
+    from core.config import activate, load_settings
+
+    activate(load_settings(allow_demo=True))
+
+
 @db_app.command("makemigrations")
 def db_makemigrations(check: bool = typer.Option(False, help="Fail if models have changes without migration.")) -> None:
     """Write the migrations of changed models (developers), or check none is missing (CI)."""
     from core.app import bootstrap
     from core.migrations_tools import make_migrations
 
+    _developer_settings()
     host = bootstrap()
     written = asyncio.run(make_migrations(host, check=check))
     if check and written:
@@ -90,11 +112,27 @@ def _load_demo(today: date) -> None:
 
 
 @app.command()
-def demo(host: str = "127.0.0.1", port: int = 8000, serve: bool = typer.Option(True, help="Serve after loading.")) -> None:
-    """Migrate, load the demo households of the seed guides and serve the API with GraphiQL."""
-    from core.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+def demo(host: str = "127.0.0.1", port: int = 8000, serve: bool = typer.Option(True, help="Serve after loading."),
+         force: bool = typer.Option(False, help="Load the demo into a database that is neither empty nor the demo's.")
+         ) -> None:
+    """Migrate, load the demo households of the seed guides and serve the API with GraphiQL.
 
-    _load_demo(date.today())
+    Without --config / PORTAIL_CONFIG / ./portail.toml, the bundled demo configuration is used. The
+    demo accounts share a published password: the demo refuses a database that already holds other
+    data unless --force.
+    """
+    from core.config import activate, load_settings
+    from core.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, database_state
+    from core.timeutil import today
+
+    activate(load_settings(allow_demo=True))
+    state = run_with_db(database_state, migrate_first=True)
+    if state == "other" and not force:
+        typer.echo("Refusé : cette base contient déjà des comptes ou des foyers qui ne viennent pas de la "
+                   "démonstration ; les comptes de démonstration ont un mot de passe public. Utilisez une base "
+                   "vide (DATABASE_URL=…) ou --force.", err=True)
+        raise typer.Exit(1)
+    _load_demo(today())
     console.print(f"[bold]Comptes de démonstration[/bold] (mot de passe : {DEMO_PASSWORD})")
     for email, (role, services) in DEMO_ACCOUNTS.items():
         console.print(f"  {email}  {role}" + (f" ({', '.join(services)})" if services else ""), soft_wrap=True)
@@ -175,6 +213,7 @@ def schema_export() -> None:
     from core.app import bootstrap
     from schema import SDL_PATH, export_sdl
 
+    _developer_settings()
     SDL_PATH.write_text(export_sdl(bootstrap()), encoding="utf-8")
     console.print(f"SDL écrit : {SDL_PATH}")
 
@@ -185,6 +224,7 @@ def schema_check() -> None:
     from core.app import bootstrap
     from schema import SDL_PATH, export_sdl
 
+    _developer_settings()
     current = export_sdl(bootstrap())
     committed = SDL_PATH.read_text(encoding="utf-8") if SDL_PATH.exists() else ""
     if current != committed:
@@ -197,6 +237,29 @@ def schema_check() -> None:
     console.print("SDL à jour.")
 
 
+@config_app.command("show")
+def config_show() -> None:
+    """Print the effective configuration, each value with its source (file, env, default); secrets masked."""
+    from core.app import bootstrap
+    from core.config import effective_values
+
+    host = bootstrap()
+    settings = host.settings
+    typer.echo(f"# {settings.origin.label() if settings.origin else 'configuration'}")
+    for key, value, source in effective_values(settings, host.config_models()):
+        typer.echo(f"{key} = {json.dumps(value, ensure_ascii=False, default=str)}  # {source}")
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Validate the configuration: types, references, IBANs, plugins and their start-up checks."""
+    from core.app import bootstrap
+
+    host = bootstrap()
+    label = host.settings.origin.label() if host.settings.origin else "configuration"
+    typer.echo(f"Configuration valide : {label} (plugins : {', '.join(host.enabled) or 'aucun'})")
+
+
 def _register_area_commands() -> None:
     from core.billing.cli import register_cli
 
@@ -206,6 +269,16 @@ def _register_area_commands() -> None:
 _register_area_commands()
 
 
-def main() -> None:  # pragma: no cover
+def main() -> None:
+    """The `portail` command: a configuration mistake is printed in one line per mistake, no traceback."""
     os.environ.setdefault("PYTHONUTF8", "1")
-    app()
+    try:
+        app()
+    except ConfigError as exc:
+        for line in exc.lines:
+            typer.echo(f"Configuration : {line}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

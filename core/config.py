@@ -1,22 +1,67 @@
-"""Configuration of one community: `portail.toml` plus environment overrides (12-factor).
+"""Configuration of one community: `portail.toml` plus environment overrides (12-factor), typed and strict.
 
-Lookup order for the file: `PORTAIL_CONFIG`, then `./portail.toml`, then the bundled demo config.
-Environment overrides: `DATABASE_URL`, `PORTAIL_PLUGINS` (comma list), and any
-`PORTAIL_<SECTION>__<KEY>` (e.g. `PORTAIL_SMTP__HOST=mail.example.org`).
+The file is `--config PATH` / `PORTAIL_CONFIG`, else `./portail.toml`; a file that does not exist is
+an error, never a silent fallback. The bundled demo (`core/demo.toml`) is used only when asked for
+(`portail demo`, the tests). Environment overrides: `DATABASE_URL`, `PORTAIL_PLUGINS` (comma list)
+and any `PORTAIL_<SECTION>__<KEY>` (`PORTAIL_SMTP__PORT=587`, `PORTAIL_PLUGIN__CRECHE__CARENCE_DAYS=3`).
+
+Every value, from the file or from the environment, is validated by the typed section models below
+(pydantic, `extra="forbid"`): `PORTAIL_SECURITY__INTROSPECTION=false` is the boolean False, an
+unknown key, a missing key or a bad type is a `ConfigError` whose lines each name the file, the
+section, the key and the environment variable it came from. `[plugin.<name>]` tables are validated
+by the plugin's own model (hook `portail_config_model`) when the plugins are loaded.
+
+Adding a key: a field with its default in the section's dataclass. Adding a section: a frozen
+dataclass here, a field of `ConfigFile`, and the same field on `Settings` (copied by name).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import json
 import os
+import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic.dataclasses import dataclass
 
 BUNDLED_DEMO_CONFIG = Path(__file__).with_name("demo.toml")
+STRICT = ConfigDict(extra="forbid")
+ENV_PREFIX = "PORTAIL_"
 
 
-@dataclass(frozen=True)
+class ConfigError(ValueError):
+    """A configuration the portal refuses to run with; each line names one mistake."""
+
+    def __init__(self, lines: str | Iterable[str]) -> None:
+        self.lines = [lines] if isinstance(lines, str) else list(lines)
+        super().__init__("\n".join(self.lines))
+
+
+def _split_list(value: Any) -> Any:
+    """A list from the environment: `a,b,c` or a JSON list `["a", "b"]`."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                return value
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+StrList = Annotated[tuple[str, ...], BeforeValidator(_split_list)]
+"""A list of strings, accepted from the environment as `a,b,c` (use it in plugin models too)."""
+
+
+# ---- sections ------------------------------------------------------------------------------------
+@dataclass(frozen=True, config=STRICT)
 class Community:
     name: str
     short_name: str
@@ -30,7 +75,7 @@ class Community:
     school_zone: str = ""  # A, B or C (school holidays, core/calendar.py); "" when unused
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class ServiceConfig:
     """A service of the community (crèche, ALSH, jeunesse…): agents belong to services."""
 
@@ -43,7 +88,7 @@ class ServiceConfig:
     regie: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class RegieConfig:
     """A régie: the public cash office that bills (own invoice numbers) and collects (own ICS)."""
 
@@ -76,7 +121,7 @@ class RegieConfig:
     desk_means: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class Choice:
     """One entry of a configurable list (medical question, authorisation, document type…)."""
 
@@ -84,41 +129,40 @@ class Choice:
     label: str
     requires_text: bool = False
     help: str = ""
-    scope: str = "household"
-    required_by: tuple[str, ...] = ()
-    handled_by: tuple[str, ...] = ()
+    scope: Literal["household", "child"] = "household"
+    required_by: StrList = ()
+    handled_by: StrList = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class SmtpConfig:
     host: str = ""
-    port: int = 25
+    port: int = Field(default=25, ge=1, le=65535)
     username: str = ""
     password: str = ""
     use_tls: bool = False
     start_tls: bool = False
     sender: str = "Portail Famille <ne-pas-repondre@portail-famille.local>"
-    max_attempts: int = 8
+    max_attempts: int = Field(default=8, ge=1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class SecurityConfig:
-    secret_key: str = "change-me"
-    session_hours: int = 12
-    remember_me_days: int = 30
-    confirm_token_hours: int = 72
-    reset_token_hours: int = 2
-    failed_login_window_minutes: int = 15
-    max_failed_logins_per_account: int = 5
-    max_failed_logins_per_ip: int = 30
+    session_hours: int = Field(default=12, ge=1)
+    remember_me_days: int = Field(default=30, ge=1)
+    confirm_token_hours: int = Field(default=72, ge=1)
+    reset_token_hours: int = Field(default=2, ge=1)
+    failed_login_window_minutes: int = Field(default=15, ge=1)
+    max_failed_logins_per_account: int = Field(default=5, ge=1)
+    max_failed_logins_per_ip: int = Field(default=30, ge=1)
     cookie_secure: bool = False
-    graphql_max_depth: int = 12
-    graphql_max_aliases: int = 30
-    graphql_max_tokens: int = 4000
+    graphql_max_depth: int = Field(default=12, ge=0)
+    graphql_max_aliases: int = Field(default=30, ge=0)
+    graphql_max_tokens: int = Field(default=4000, ge=0)
     introspection: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class AccountsConfig:
     """`[accounts]`: who besides admins may open access to a household.
 
@@ -126,25 +170,85 @@ class AccountsConfig:
     a household from scratch (seed guide 001: « le compte est ouvert par les services »). Empty: admins only.
     """
 
-    opening_services: tuple[str, ...] = ()
+    opening_services: StrList = ()
 
 
-def _accounts(table: dict[str, Any], service_codes: set[str]) -> AccountsConfig:
-    unknown_keys = set(table) - {"opening_services"}
-    if unknown_keys:
-        raise ValueError(f"[accounts]: unknown key(s) {', '.join(sorted(unknown_keys))}")
-    value = table.get("opening_services", [])
-    if isinstance(value, str):  # PORTAIL_ACCOUNTS__OPENING_SERVICES=creche,alsh
-        value = [v.strip() for v in value.split(",") if v.strip()]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError("[accounts] opening_services must be a list of service codes")
-    unknown = [v for v in value if v not in service_codes]
-    if unknown:
-        raise ValueError(f"[accounts] opening_services: unknown service(s) {', '.join(unknown)}")
-    return AccountsConfig(opening_services=tuple(value))
+@dataclass(frozen=True, config=STRICT)
+class PluginsSection:
+    enabled: StrList = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
+class DatabaseSection:
+    url: str = "sqlite://data/portail.sqlite3"
+
+
+@dataclass(frozen=True, config=STRICT)
+class StorageSection:
+    path: str = "data/files"
+    max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
+
+
+@dataclass(frozen=True, config=STRICT)
+class HouseholdsSection:
+    medical_questions: tuple[Choice, ...] = ()
+    authorizations: tuple[Choice, ...] = ()
+
+
+@dataclass(frozen=True, config=STRICT)
+class Activity:
+    """A tariff grid shown to families (« Tarifs »); `grid` is checked by `core.billing.rules`."""
+
+    code: str
+    label: str
+    service: str = ""
+    grid: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True, config=STRICT)
+class BillingConfig:
+    activities: tuple[Activity, ...] = ()
+
+
+@dataclass(frozen=True, config=STRICT)
+class PayfipRegie:
+    numcli: str = ""
+
+
+@dataclass(frozen=True, config=STRICT)
+class PayfipConfig:
+    numcli: str = ""
+    base_url: str = ""  # empty: the DGFiP endpoint
+    payment_url: str = "https://www.payfip.gouv.fr/tpa/paiementws.web"
+    saisie: Literal["T", "X", "W"] = "T"  # T = test, X = activation, W = production
+    timeout: float = Field(default=15.0, gt=0)
+    pending_minutes: float = Field(default=20, gt=0)  # an operation without result is then expired
+    regies: dict[str, PayfipRegie] = Field(default_factory=dict)
+
+
+class ConfigFile(BaseModel):
+    """The TOML file, section by section, exactly as written (no unknown section or key)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    community: Community
+    plugins: PluginsSection = PluginsSection()
+    database: DatabaseSection = DatabaseSection()
+    storage: StorageSection = StorageSection()
+    smtp: SmtpConfig = SmtpConfig()
+    security: SecurityConfig = SecurityConfig()
+    accounts: AccountsConfig = AccountsConfig()
+    services: tuple[ServiceConfig, ...] = ()
+    regies: tuple[RegieConfig, ...] = ()
+    households: HouseholdsSection = HouseholdsSection()
+    document_types: tuple[Choice, ...] = ()
+    billing: BillingConfig = BillingConfig()
+    payfip: PayfipConfig = PayfipConfig()
+    plugin: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+# ---- the settings the code reads ---------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
 class Settings:
     community: Community
     database_url: str
@@ -158,11 +262,16 @@ class Settings:
     medical_questions: tuple[Choice, ...]
     authorizations: tuple[Choice, ...]
     document_types: tuple[Choice, ...]
-    accounts: AccountsConfig = field(default_factory=AccountsConfig)
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    accounts: AccountsConfig = AccountsConfig()
+    billing: BillingConfig = BillingConfig()
+    payfip: PayfipConfig = PayfipConfig()
+    # The validated sections as plain data (`section()`, `plugin_config()`); plugin tables are
+    # replaced by their validated values when the plugins are loaded.
+    raw: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    origin: ConfigOrigin | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def plugin_config(self, name: str) -> dict[str, Any]:
-        """The `[plugin.<name>]` table of the TOML file (empty when absent)."""
+        """The `[plugin.<name>]` table (validated by the plugin's model; empty when absent)."""
         return dict(self.raw.get("plugin", {}).get(name, {}))
 
     def section(self, name: str) -> dict[str, Any]:
@@ -175,41 +284,276 @@ class Settings:
         return next((r for r in self.regies if r.code == code), None)
 
 
-def _coerce(value: str, current: Any) -> Any:
-    if isinstance(current, bool):
-        return value.strip().lower() in {"1", "true", "yes", "on", "oui"}
-    if isinstance(current, int):
-        return int(value)
-    if isinstance(current, list):
-        return [v.strip() for v in value.split(",") if v.strip()]
+@dataclasses.dataclass
+class ConfigOrigin:
+    """Where each value came from: the file's own tables and the environment variables applied."""
+
+    path: Path
+    file_data: dict[str, Any]
+    env: dict[tuple[str, ...], str]  # key path -> environment variable name
+
+    def label(self) -> str:
+        return str(self.path)
+
+    def env_var(self, loc: tuple[Any, ...]) -> str | None:
+        for length in range(len(loc), 0, -1):
+            name = self.env.get(tuple(str(p) for p in loc[:length]))
+            if name:
+                return name
+        return None
+
+    def source(self, loc: tuple[Any, ...]) -> str:
+        name = self.env_var(loc)
+        if name:
+            return f"env {name}"
+        node: Any = self.file_data
+        for part in loc:
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                node = node[part]
+            else:
+                return "défaut"
+        return "fichier"
+
+    def line(self, loc: tuple[Any, ...], message: str) -> str:
+        """One line: file, section and key, environment variable, what is wrong."""
+        where = describe_location(loc)
+        env = self.env_var(loc)
+        return f"{self.label()}: {where}{f' ({env})' if env else ''} : {message}"
+
+
+# ---- environment layering ------------------------------------------------------------------------
+SECTION_NAMES = tuple(ConfigFile.model_fields)
+
+
+def _set_path(data: dict[str, Any], path: tuple[str, ...], value: Any, var: str, origin: ConfigOrigin) -> None:
+    node: Any = data
+    for i, part in enumerate(path[:-1]):
+        child = node.get(part) if isinstance(node, dict) else None
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(origin.line(path[: i + 1], f"{var} ne peut pas remplacer un élément d'une liste"))
+        node = child
+    node[path[-1]] = value
+
+
+def apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str], origin: ConfigOrigin) -> dict[str, Any]:
+    """Environment wins over the file. Values stay strings here; the section models type them."""
+    errors: list[str] = []
+    for var in sorted(environ):
+        value = environ[var]
+        if var == "DATABASE_URL":
+            path: tuple[str, ...] = ("database", "url")
+        elif var == "PORTAIL_PLUGINS":
+            path = ("plugins", "enabled")
+        elif var.startswith(ENV_PREFIX) and "__" in var:
+            path = tuple(p.lower() for p in var[len(ENV_PREFIX):].split("__"))
+            if not all(path):
+                errors.append(f"{var} : nom de variable invalide (PORTAIL_SECTION__CLE)")
+                continue
+        else:
+            rest = var[len(ENV_PREFIX):].lower() if var.startswith(ENV_PREFIX) else ""
+            section = next((s for s in SECTION_NAMES if rest.startswith(s + "_")), None)
+            if section:  # PORTAIL_SMTP_HOST: a single underscore, silently ignored before
+                errors.append(f"{var} : variable ignorée, écrivez PORTAIL_{section.upper()}__"
+                              f"{rest[len(section) + 1:].upper()} (deux « _ » entre section et clé)")
+            continue
+        origin.env[path] = var
+        try:
+            _set_path(data, path, value, var, origin)
+        except ConfigError as exc:
+            errors.extend(exc.lines)
+    if errors:
+        raise ConfigError(errors)
+    return data
+
+
+# ---- error messages ------------------------------------------------------------------------------
+SECRET_KEY_RE = re.compile(r"(^|_)(password|passwd|secret|token|api_key|private_key)$", re.IGNORECASE)
+
+
+def is_secret(key: str) -> bool:
+    """A key whose value `config show` and error messages never print (`smtp.password`…)."""
+    return bool(SECRET_KEY_RE.search(key))
+
+
+def mask_url(value: str) -> str:
+    """`postgres://user:pw@host/db` -> `postgres://user:***@host/db`."""
+    return re.sub(r"^([a-z][a-z0-9+.-]*://[^:/@]*):[^@/]*@", r"\1:***@", value, flags=re.IGNORECASE)
+
+
+def mask(key: str, value: Any) -> Any:
+    if is_secret(key) and value not in ("", None):
+        return "***"
+    if isinstance(value, str) and "://" in value:
+        return mask_url(value)
     return value
 
 
-def apply_env_overrides(raw: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
-    """Environment wins over the file: `PORTAIL_SECTION__KEY=value`."""
-    for key, value in environ.items():
-        if not key.startswith("PORTAIL_") or "__" not in key:
+def describe_location(loc: tuple[Any, ...]) -> str:
+    """('smtp', 'port') -> "[smtp] port"; ('services', 2, 'code') -> "[[services]] n°3 code"."""
+    parts = list(loc)
+    if not parts:
+        return "fichier"
+    if parts[0] == "plugin" and len(parts) >= 2:
+        head, rest = f"[plugin.{parts[1]}]", parts[2:]
+    elif len(parts) >= 2 and isinstance(parts[1], int):
+        head, rest = f"[[{parts[0]}]] n°{parts[1] + 1}", parts[2:]
+    else:
+        head, rest = f"[{parts[0]}]", parts[1:]
+    key = ""
+    for part in rest:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    return f"{head} {key}".strip()
+
+
+def _fields_of(model: Any) -> dict[str, Any]:
+    fields = getattr(model, "__pydantic_fields__", None)
+    return {name: info.annotation for name, info in fields.items()} if fields else {}
+
+
+def _model_at(model: Any, loc: tuple[Any, ...]) -> Any:
+    """The model class that holds the last key of `loc` (for "did you mean…")."""
+    current: Any = model
+    for part in loc:
+        while get_origin(current) in (tuple, list, dict) or get_origin(current) is Annotated:
+            args = [a for a in get_args(current) if a is not Ellipsis]
+            current = args[-1] if args else None
+        if isinstance(part, int):
             continue
-        section, _, name = key[len("PORTAIL_"):].lower().partition("__")
-        table = raw.setdefault(section, {})
-        table[name] = _coerce(value, table.get(name, ""))
-    if environ.get("DATABASE_URL"):
-        raw.setdefault("database", {})["url"] = environ["DATABASE_URL"]
-    if "PORTAIL_PLUGINS" in environ:
-        raw.setdefault("plugins", {})["enabled"] = _coerce(environ["PORTAIL_PLUGINS"], [])
-    return raw
+        current = _fields_of(current).get(part)
+        if current is None:
+            return None
+    while get_origin(current) in (tuple, list, dict):
+        args = [a for a in get_args(current) if a is not Ellipsis]
+        current = args[-1] if args else None
+    return current
 
 
-def _choices(items: list[dict[str, Any]], **defaults: Any) -> tuple[Choice, ...]:
-    out = []
-    for item in items:
-        data = {**defaults, **item}
-        data["required_by"] = tuple(data.get("required_by", ()))
-        data["handled_by"] = tuple(data.get("handled_by", ()))
-        out.append(Choice(**data))
-    return tuple(out)
+_MESSAGES = {
+    "missing": "clé obligatoire absente",
+    "int_parsing": "nombre entier attendu",
+    "int_type": "nombre entier attendu",
+    "int_from_float": "nombre entier attendu",
+    "float_parsing": "nombre attendu",
+    "float_type": "nombre attendu",
+    "bool_parsing": "booléen attendu (true ou false)",
+    "bool_type": "booléen attendu (true ou false)",
+    "string_type": "texte attendu (entre guillemets dans le fichier)",
+    "tuple_type": "liste attendue",
+    "list_type": "liste attendue",
+    "dict_type": "table attendue",
+    "model_type": "table attendue",
+    "dataclass_type": "table attendue",
+    "date_from_datetime_parsing": "date attendue (AAAA-MM-JJ)",
+    "date_parsing": "date attendue (AAAA-MM-JJ)",
+    "date_type": "date attendue (AAAA-MM-JJ)",
+}
 
 
+def _message(error: Mapping[str, Any], root_model: Any, loc: tuple[Any, ...]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+        parent = _model_at(root_model, loc[:-1]) if root_model is not None else None
+        known = [k for k in _fields_of(parent) if k != "secret_key"]
+        if loc[-1] == "secret_key":
+            return "clé retirée : secret_key n'est lue par rien (voir CHANGELOG), supprimez-la"
+        what = "section inconnue" if len(loc) == 1 else "clé inconnue"
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        if close:
+            return f"{what}, vouliez-vous dire « {close[0]} » ?"
+        return f"{what}" + (f" (clés possibles : {', '.join(known)})" if known else "")
+    if kind == "literal_error":
+        text = f"valeur attendue parmi {ctx.get('expected', '')}"
+    elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = next(iter(ctx.values()), "")
+        sign = {"greater_than_equal": "≥", "greater_than": ">", "less_than_equal": "≤", "less_than": "<"}[kind]
+        text = f"valeur {sign} {bound} attendue"
+    elif kind == "value_error":
+        text = str(ctx.get("error") or error["msg"])
+    else:
+        text = _MESSAGES.get(kind, error["msg"])
+    if kind != "missing" and not isinstance(error.get("input"), dict | list | tuple):
+        key = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))
+        text += f", reçu « {mask(key, error.get('input'))} »"
+    return text
+
+
+def validation_lines(exc: ValidationError, origin: ConfigOrigin, *, prefix: tuple[Any, ...] = (),
+                     root_model: Any = None) -> list[str]:
+    lines = []
+    for error in exc.errors():
+        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        lines.append(origin.line(prefix + loc, _message(error, root_model, loc)))
+    return lines
+
+
+# ---- cross checks --------------------------------------------------------------------------------
+def cross_check(cfg: ConfigFile, origin: ConfigOrigin) -> list[str]:
+    """What one field alone cannot say: references between sections, unique codes, bank details."""
+    from schwifty import BIC, IBAN
+    from schwifty.exceptions import SchwiftyException
+
+    from core.billing.rules import TariffConfigError, tariff_grid_from_config
+    from core.calendar import CalendarError, normalize_subdivision, normalize_zone
+    from core.plugins import available_plugins
+
+    lines: list[str] = []
+    for key, check in (("holiday_subdivision", normalize_subdivision), ("school_zone", normalize_zone)):
+        try:
+            check(getattr(cfg.community, key))
+        except CalendarError as exc:
+            lines.append(origin.line(("community", key), str(exc)))
+    for name, items in (("services", cfg.services), ("regies", cfg.regies), ("document_types", cfg.document_types)):
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.code in seen:
+                lines.append(origin.line((name, i, "code"), f"code « {item.code} » en double"))
+            seen.add(item.code)
+    regies = {r.code for r in cfg.regies}
+    for i, service in enumerate(cfg.services):
+        if service.regie and service.regie not in regies:
+            lines.append(origin.line(("services", i, "regie"), f"régie « {service.regie} » inconnue "
+                                     f"(régies : {', '.join(sorted(regies)) or 'aucune'})"))
+    services = {s.code for s in cfg.services}
+    for code in cfg.accounts.opening_services:
+        if code not in services:
+            lines.append(origin.line(("accounts", "opening_services"), f"service « {code} » inconnu"))
+    requirers = {s.code for s in cfg.services} | {s.kind for s in cfg.services} | set(available_plugins())
+    for i, doc in enumerate(cfg.document_types):
+        for key in ("required_by", "handled_by"):
+            for code in getattr(doc, key):
+                if code not in requirers:
+                    lines.append(origin.line(("document_types", i, key),
+                                             f"« {code} » n'est ni un service, ni un type de service, ni un plugin"))
+    for i, regie in enumerate(cfg.regies):
+        if regie.creditor_iban:
+            try:
+                IBAN(regie.creditor_iban)
+            except SchwiftyException as exc:
+                lines.append(origin.line(("regies", i, "creditor_iban"), f"IBAN invalide ({exc})"))
+        if regie.creditor_bic:
+            try:
+                BIC(regie.creditor_bic)
+            except SchwiftyException as exc:
+                lines.append(origin.line(("regies", i, "creditor_bic"), f"BIC invalide ({exc})"))
+    for i, activity in enumerate(cfg.billing.activities):
+        if activity.service and activity.service not in services:
+            lines.append(origin.line(("billing", "activities", i, "service"), f"service « {activity.service} » inconnu"))
+        try:
+            tariff_grid_from_config(activity.grid)
+        except TariffConfigError as exc:
+            lines.append(origin.line(("billing", "activities", i, "grid"), str(exc)))
+    for code in cfg.payfip.regies:
+        if code not in regies:
+            lines.append(origin.line(("payfip", "regies", code), f"régie « {code} » inconnue"))
+    return lines
+
+
+# ---- loading -------------------------------------------------------------------------------------
 def _postgres_url(url: str) -> str:
     # Tortoise names the asyncpg scheme "postgres"; accept the usual "postgresql" spellings too.
     for prefix in ("postgresql+asyncpg://", "postgresql://", "asyncpg://"):
@@ -218,44 +562,131 @@ def _postgres_url(url: str) -> str:
     return url
 
 
-def settings_from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
-    from core.calendar import normalize_subdivision, normalize_zone
-
-    community = Community(**raw.get("community", {"name": "Communauté de communes", "short_name": "CC"}))
-    normalize_subdivision(community.holiday_subdivision)  # an unknown subdivision or zone fails at start-up
-    normalize_zone(community.school_zone)
-    database_url = _postgres_url(str(raw.get("database", {}).get("url", "sqlite://data/portail.sqlite3")))
-    storage = raw.get("storage", {})
-    storage_path = Path(storage.get("path", "data/files"))
+def settings_from_file(cfg: ConfigFile, base_dir: Path, origin: ConfigOrigin | None = None) -> Settings:
+    storage_path = Path(cfg.storage.path)
     if not storage_path.is_absolute():
         storage_path = base_dir / storage_path
-    households = raw.get("households", {})
-    services = tuple(ServiceConfig(**s) for s in raw.get("services", []))
+    same_name = {f.name for f in dataclasses.fields(Settings)} & set(ConfigFile.model_fields)
     return Settings(
-        community=community,
-        database_url=database_url,
-        enabled_plugins=tuple(raw.get("plugins", {}).get("enabled", [])),
-        smtp=SmtpConfig(**raw.get("smtp", {})),
-        security=SecurityConfig(**raw.get("security", {})),
+        **{name: getattr(cfg, name) for name in same_name},
+        database_url=_postgres_url(cfg.database.url),
+        enabled_plugins=tuple(cfg.plugins.enabled),
         storage_path=storage_path,
-        max_upload_bytes=int(storage.get("max_upload_bytes", 5 * 1024 * 1024)),
-        services=services,
-        regies=tuple(RegieConfig(**r) for r in raw.get("regies", [])),
-        medical_questions=_choices(households.get("medical_questions", [])),
-        authorizations=_choices(households.get("authorizations", [])),
-        document_types=_choices(raw.get("document_types", [])),
-        accounts=_accounts(dict(raw.get("accounts", {})), {s.code for s in services}),
-        raw=raw,
+        max_upload_bytes=cfg.storage.max_upload_bytes,
+        medical_questions=cfg.households.medical_questions,
+        authorizations=cfg.households.authorizations,
+        raw=cfg.model_dump(mode="python"),
+        origin=origin,
     )
 
 
-def load_settings(path: str | os.PathLike[str] | None = None, environ: dict[str, str] | None = None) -> Settings:
+def settings_from_dict(raw: Mapping[str, Any], base_dir: Path, *, label: str = "configuration") -> Settings:
+    """Validate an in-memory configuration (tools, tests) exactly like a file, without the environment."""
+    origin = ConfigOrigin(path=Path(label), file_data=_copy(dict(raw)), env={})
+    try:
+        cfg = ConfigFile.model_validate(_copy(dict(raw)))
+    except ValidationError as exc:
+        raise ConfigError(validation_lines(exc, origin, root_model=ConfigFile)) from None
+    problems = cross_check(cfg, origin)
+    if problems:
+        raise ConfigError(problems)
+    return settings_from_file(cfg, base_dir, origin)
+
+
+def config_path(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None, *,
+                allow_demo: bool = False) -> Path:
+    """The file to read: an explicit path, `PORTAIL_CONFIG`, `./portail.toml`; nothing else is guessed."""
+    environ = os.environ if environ is None else environ
+    if path:
+        if not Path(path).is_file():
+            raise ConfigError(f"{path}: fichier de configuration introuvable")
+        return Path(path)
+    if environ.get("PORTAIL_CONFIG"):
+        named = Path(environ["PORTAIL_CONFIG"])
+        if not named.is_file():
+            raise ConfigError(f"{named}: fichier de configuration introuvable (PORTAIL_CONFIG)")
+        return named
+    if Path("portail.toml").is_file():
+        return Path("portail.toml")
+    if allow_demo:
+        return BUNDLED_DEMO_CONFIG
+    raise ConfigError("aucun fichier de configuration : indiquez-le avec PORTAIL_CONFIG=/chemin/portail.toml "
+                      "(ou --config), ou créez ./portail.toml ; `portail demo` utilise la configuration "
+                      "de démonstration")
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None, *,
+                  allow_demo: bool = False) -> Settings:
+    """Read, layer and validate the configuration; raise `ConfigError` naming every mistake."""
     environ = dict(os.environ if environ is None else environ)
-    candidates = [path, environ.get("PORTAIL_CONFIG"), "portail.toml"]
-    config_path = next((Path(p) for p in candidates if p and Path(p).exists()), BUNDLED_DEMO_CONFIG)
-    raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
-    base_dir = Path.cwd() if config_path == BUNDLED_DEMO_CONFIG else config_path.resolve().parent
-    return settings_from_dict(apply_env_overrides(raw, environ), base_dir)
+    file = config_path(path, environ, allow_demo=allow_demo)
+    try:
+        file_data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: TOML invalide : {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: illisible : {exc.strerror}") from None
+    origin = ConfigOrigin(path=file, file_data=file_data, env={})
+    data = apply_env_overrides(_copy(file_data), environ, origin)
+    try:
+        cfg = ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(validation_lines(exc, origin, root_model=ConfigFile)) from None
+    problems = cross_check(cfg, origin)
+    if problems:
+        raise ConfigError(problems)
+    base_dir = Path.cwd() if file == BUNDLED_DEMO_CONFIG else file.resolve().parent
+    return settings_from_file(cfg, base_dir, origin)
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def validate_plugin_section(settings: Settings, name: str, model: type[BaseModel]) -> BaseModel:
+    """Validate `[plugin.<name>]` with the plugin's model; keep its typed values in `settings.raw`."""
+    section = settings.raw.setdefault("plugin", {}).get(name, {})
+    origin = settings.origin or ConfigOrigin(path=Path("configuration"), file_data={}, env={})
+    try:
+        value = model.model_validate(section)
+    except ValidationError as exc:
+        raise ConfigError(validation_lines(exc, origin, prefix=("plugin", name), root_model=model)) from None
+    settings.raw["plugin"][name] = value.model_dump(mode="json", exclude_unset=True)
+    return value
+
+
+def effective_values(settings: Settings, plugin_models: Mapping[str, type[BaseModel]] | None = None
+                     ) -> list[tuple[str, Any, str]]:
+    """Every leaf value of the effective configuration: (dotted key, value masked, source)."""
+    origin = settings.origin
+    data = _copy(settings.raw)
+    for name, model in (plugin_models or {}).items():
+        if name in settings.enabled_plugins:
+            data.setdefault("plugin", {})[name] = model.model_validate(
+                data.get("plugin", {}).get(name, {})).model_dump(mode="json")
+    out: list[tuple[str, Any, str]] = []
+
+    def walk(node: Any, loc: tuple[Any, ...]) -> None:
+        if isinstance(node, dict) and node:
+            for key, child in node.items():
+                walk(child, (*loc, key))
+            return
+        if isinstance(node, list | tuple) and node and all(isinstance(x, dict) for x in node) and loc[-1] != "grid":
+            for i, child in enumerate(node):
+                walk(child, (*loc, i))
+            return
+        key = ".".join(f"{p}" if i == 0 else (f"[{p}]" if isinstance(p, int) else f".{p}") for i, p in enumerate(loc))
+        key = key.replace("..", ".").replace(".[", "[")
+        last = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))
+        value = mask(last, list(node) if isinstance(node, tuple) else node)
+        out.append((key, value, origin.source(loc) if origin else "défaut"))
+
+    walk(data, ())
+    return out
 
 
 _active: Settings | None = None

@@ -24,12 +24,24 @@ DEMO_ACCOUNTS = {
 }
 
 
+DEMO_MARK = "admin@demo.portail-famille.fr"  # its presence marks a database the demo filled
+
+
+async def database_state() -> str:
+    """"empty" (no account, no household), "demo" (filled by the demo) or "other" (someone's data)."""
+    if await User.exists(email=DEMO_MARK):
+        return "demo"
+    if await User.exists() or await Household.exists():
+        return "other"
+    return "empty"
+
+
 def _years_ago(today: date, years: int, month: int, day: int) -> date:
     return date(today.year - years, month, day)
 
 
 async def load_core_demo(settings: Settings, today: date) -> None:
-    if await User.exists(email="admin@demo.portail-famille.fr"):
+    if await User.exists(email=DEMO_MARK):
         return
     pw = hash_password(DEMO_PASSWORD)
     for email, (role, services) in DEMO_ACCOUNTS.items():

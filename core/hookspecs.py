@@ -19,6 +19,8 @@ import pluggy
 if TYPE_CHECKING:
     from datetime import date
 
+    from pydantic import BaseModel
+
     from core.billing.types import BillingPeriod, InvoiceLineDraft
     from core.config import Settings
     from core.contributions import (
@@ -134,4 +136,17 @@ async def portail_maintenance(today: date) -> dict[str, int]:
 
 @hookspec
 def portail_startup(settings: Settings) -> None:
-    """Check the plugin's configuration at start-up; raise to refuse a broken configuration."""
+    """Check the plugin's configuration at start-up (also run by `portail config check`).
+
+    Raise `core.config.ConfigError` (or `ValueError`) with a one-line French message to refuse it.
+    """
+
+
+@hookspec
+def portail_config_model() -> type[BaseModel]:
+    """The pydantic model of the plugin's `[plugin.<name>]` table (use `extra="forbid"`).
+
+    The host validates the table with it when the plugin is loaded (values from the environment,
+    `PORTAIL_PLUGIN__<NAME>__<KEY>`, are typed by it too), names every unknown key or bad value in
+    one line, and `settings.plugin_config(name)` then returns the validated values.
+    """

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from core import hookspecs
+from core.config import ConfigError, validate_plugin_section
 
 if TYPE_CHECKING:
     from datetime import date
@@ -34,8 +35,8 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "portail.plugins"
 
 
-class PluginConfigError(RuntimeError):
-    pass
+class PluginConfigError(ConfigError):
+    """An enabled plugin that is not installed, or a plugin table its model refuses."""
 
 
 def available_plugins() -> dict[str, str]:
@@ -100,8 +101,40 @@ class PluginHost:
             handlers.update(contribution)
         return handlers
 
+    def config_models(self) -> dict[str, Any]:
+        """`{plugin name: model of its [plugin.<name>] table}` for the plugins that declare one."""
+        return {impl.plugin_name: impl.function() for impl in self.pm.hook.portail_config_model.get_hookimpls()}
+
+    def validate_config(self) -> None:
+        """Each plugin's table through its own model; a table for no installed plugin is refused."""
+        known = {*available_plugins(), *self.plugin_names()}
+        origin = self.settings.origin
+        lines = []
+        for name in self.settings.raw.get("plugin", {}):
+            if name not in known:
+                where = origin.line(("plugin", name), "plugin inconnu") if origin else f"[plugin.{name}] : plugin inconnu"
+                lines.append(f"{where} (installés : {', '.join(sorted(available_plugins())) or 'aucun'})")
+        for name, model in self.config_models().items():
+            try:
+                validate_plugin_section(self.settings, name, model)
+            except ConfigError as exc:
+                lines.extend(exc.lines)
+        if lines:
+            raise PluginConfigError(lines)
+
     def startup(self) -> None:
-        self.pm.hook.portail_startup(settings=self.settings)
+        """Every plugin's start-up check; a refusal becomes one line naming the plugin."""
+        label = self.settings.origin.label() if self.settings.origin else "configuration"
+        lines = []
+        for impl in self.pm.hook.portail_startup.get_hookimpls():
+            try:
+                impl.function(settings=self.settings)
+            except ConfigError as exc:
+                lines.extend(exc.lines)
+            except (ValueError, TypeError, KeyError) as exc:
+                lines.append(f"{label}: plugin « {impl.plugin_name} » : {exc}")
+        if lines:
+            raise PluginConfigError(lines)
 
     # ---- async hooks ----------------------------------------------------------------------
     async def invoice_lines(self, period: BillingPeriod, household_ids: list[int]) -> list[InvoiceLineDraft]:
@@ -159,13 +192,13 @@ def load_plugins(settings: Settings, extra: dict[str, object] | None = None) -> 
             pm.register(extra[name], name=name)
             continue
         if name not in installed:
-            raise PluginConfigError(
-                f"Plugin « {name} » activé dans la configuration mais non installé "
-                f"(installés : {', '.join(sorted(installed)) or 'aucun'})."
-            )
+            where = (settings.origin.line(("plugins", "enabled"), f"plugin « {name} » activé mais non installé")
+                     if settings.origin else f"Plugin « {name} » activé dans la configuration mais non installé")
+            raise PluginConfigError(f"{where} (installés : {', '.join(sorted(installed)) or 'aucun'})")
         pm.register(_import(installed[name]), name=name)
     pm.check_pending()
     host = PluginHost(pm=pm, settings=settings, enabled=tuple(settings.enabled_plugins))
+    host.validate_config()
     host.startup()
     return host
 

@@ -6,9 +6,28 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.config import StrList
 from core.hookspecs import hookimpl
 
 APP = "alsh_paj"
+
+
+class AlshSettings(BaseModel):
+    """`[plugin.alsh_paj]`."""
+
+    model_config = ConfigDict(extra="forbid")
+    waiting_list: bool = True  # false: a full day is refused « Aucune place disponible »
+    unpaid_threshold_cents: int = Field(default=0, ge=0)  # 0 = off
+    absence_justification_days: int = Field(default=3, ge=0)
+    check_prerequisites: bool = True
+    services: StrList | None = None  # default: every service of kind "alsh" or "paj"
+
+
+@hookimpl
+def portail_config_model() -> type[BaseModel]:
+    return AlshSettings
 
 
 @hookimpl

@@ -3,14 +3,67 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from core.config import Settings
 from core.contributions import DocumentType, DownloadHandler, GraphQLContribution
 from core.hookspecs import hookimpl
 
 APP = "creche"
+
+
+class ResourceBound(BaseModel):
+    """A CNAF plancher or plafond of monthly resources for a period of validity."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: date
+    end: date | None = None
+    cents: int = Field(ge=0)
+
+
+class TauxEffortRow(BaseModel):
+    """Rates of a taux d'effort table from `start`: `[[children, "0.000516"], …]`."""
+
+    model_config = ConfigDict(extra="forbid")
+    table: Literal["collectif", "familial"]
+    start: date
+    end: date | None = None
+    rates: list[tuple[int, Decimal]]
+
+
+class EstablishmentSettings(BaseModel):
+    """`[plugin.creche.establishments.<service code>]`."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["collectif", "micro_creche", "familial", "parental"] = "collectif"
+    emergency_hourly_cents: int | None = Field(default=None, ge=0)
+
+
+class CrecheSettings(BaseModel):
+    """`[plugin.creche]`: defaults in `plugins.creche.rules.Config`; the CNAF bounds default to its tables."""
+
+    model_config = ConfigDict(extra="forbid")
+    cancellation_delay_days: int = Field(default=2, ge=0)
+    carence_days: int = Field(default=3, ge=0)
+    overtime_rounding_minutes: int = Field(default=30, ge=1)
+    overtime_tolerance_minutes: int = Field(default=0, ge=0)
+    slot_minutes: int = Field(default=30, ge=1)
+    default_capacity: int = Field(default=20, ge=0)
+    default_opening: tuple[str, str] = ("07:30", "18:30")
+    default_weeks_per_year: int = Field(default=45, ge=1, le=53)
+    plafonds: list[ResourceBound] | None = None
+    planchers: list[ResourceBound] | None = None
+    taux_effort: list[TauxEffortRow] | None = None  # added to the built-in table (rules.TAUX_EFFORT)
+    establishments: dict[str, EstablishmentSettings] = Field(default_factory=dict)  # by service code
+
+
+@hookimpl
+def portail_config_model() -> type[BaseModel]:
+    return CrecheSettings
 
 
 @hookimpl

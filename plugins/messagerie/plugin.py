@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from core.config import Settings
 from core.contributions import Alert, DownloadHandler, GraphQLContribution
@@ -13,6 +15,21 @@ from core.hookspecs import hookimpl
 from core.permissions import Actor
 
 APP = "messagerie"
+
+
+class MessagerieSettings(BaseModel):
+    """`[plugin.messagerie]`."""
+
+    model_config = ConfigDict(extra="forbid")
+    mail_includes_body: bool = True
+    realtime_backend: Literal["auto", "postgres", "redis", "memory"] = "auto"
+    redis_url: str = ""
+    realtime_channel: str = "portail_messagerie"
+
+
+@hookimpl
+def portail_config_model() -> type[BaseModel]:
+    return MessagerieSettings
 
 
 @hookimpl

@@ -13,6 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from core.config import Settings
 from core.contributions import Alert, DocumentType, DownloadHandler, GraphQLContribution
 from core.hookspecs import hookimpl
@@ -21,6 +23,20 @@ if TYPE_CHECKING:
     from core.permissions import Actor
 
 APP = "prelevement"
+
+
+class PrelevementSettings(BaseModel):
+    """`[plugin.prelevement]`."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_rejects: int = Field(default=2, ge=1)  # suspend a mandate after N rejected debits
+    rulebook_2016: bool = True  # EPC rulebook since Nov 2016: RCUR + "SMNDA" after a change of debtor bank
+    prenotification_days: int = Field(default=14, ge=1)  # days between the pre-notification mail and the due date
+
+
+@hookimpl
+def portail_config_model() -> type[BaseModel]:
+    return PrelevementSettings
 
 
 @hookimpl
