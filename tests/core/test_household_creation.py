@@ -94,3 +94,23 @@ async def test_bad_input_names_the_field_in_french_and_writes_nothing(gql, mailb
     assert not await AuditLog.exists(action="create_household")
     await send_pending(ignore_schedule=True)
     assert mailbox.to("elise.martin@example.org") == []
+
+
+async def test_two_agents_creating_the_same_family_at_once_make_one_household(gql, settings):
+    """The address is unique: of two creations at once, one wins, the other is EMAIL_TAKEN and leaves
+    no household behind (PostgreSQL, where the requests really run in parallel)."""
+    import asyncio
+
+    import pytest
+
+    if not settings.database_url.startswith("postgres"):
+        pytest.skip("concurrency is proved on PostgreSQL")
+    rpe = await gql.as_user(await make_staff("rpe@example.org", services=["rpe"]))
+    admin = await gql.as_user(await make_staff("admin@example.org", role="admin"))
+    results = await asyncio.gather(*(client.execute(CREATE, {"input": household_input()})
+                                     for client in (rpe, admin, rpe, admin)))
+    codes = sorted((r.get("errors") or [{"extensions": {"code": "OK"}}])[0]["extensions"]["code"] for r in results)
+    assert codes == ["EMAIL_TAKEN"] * 3 + ["OK"]
+    assert await Household.filter(name="MARTIN").count() == 1
+    assert await User.filter(email="elise.martin@example.org").count() == 1
+    assert await AuditLog.filter(action="create_household").count() == 1

@@ -137,3 +137,25 @@ async def test_invoices_only_for_the_services_the_household_uses(gql):
         [str(invoice.id)]
     assert (await creche.download(f"/files/invoice/{invoice.id}")).status_code == 200
     assert (await creche.download(f"/files/attestation/{household.id}-{today().year}")).status_code == 200
+
+
+async def test_a_third_party_plugin_tells_core_which_services_a_household_uses(gql):
+    """Core knows no plugin: a new one (here a sport club registry) declares the households it serves
+    through `portail_household_services`, and the sport agent may then read their medical data."""
+    from core.hookspecs import hookimpl
+    from core.plugins import get_host
+
+    _, household, (kid, _) = await make_family("famille@example.org")
+    sport = await gql.as_user(await make_staff("sport@example.org", services=["sport"]))
+    assert (await sport.execute(CHILD_MEDICAL, {"id": str(kid.id)}))["data"]["householdChild"]["medical"] is None
+
+    class SportClub:
+        @hookimpl
+        async def portail_household_services(self, household_ids: list[int]) -> dict[int, set[str]]:
+            return {hid: {"sport"} for hid in household_ids if hid == household.id}
+
+    get_host().register(SportClub(), "sport_club_test")
+    try:
+        assert (await sport.ok(CHILD_MEDICAL, id=str(kid.id)))["householdChild"]["medical"] == {"allergies": ""}
+    finally:
+        get_host().unregister("sport_club_test")
