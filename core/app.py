@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -21,6 +23,12 @@ from core.db import close_db, init_db
 from core.errors import NotFound, PortailError
 from core.files.service import content_disposition
 from core.graphql_support import DB_ID_MAX, PortailGraphQL, session_token_from
+from core.http_security import (
+    CSRF_HEADERS,
+    BodyLimitMiddleware,
+    ClientAddressMiddleware,
+    CsrfMiddleware,
+)
 from core.permissions import require_user
 from core.plugins import PluginHost, activate_host, load_plugins
 
@@ -127,6 +135,13 @@ def create_app(host: PluginHost | None = None, *, manage_db: bool = True, backgr
         Route("/health", health),
         Route("/-/plugins.json", plugins_json),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(ClientAddressMiddleware, settings=settings)]
+    if settings.security.cors_origins:
+        middleware.append(Middleware(
+            CORSMiddleware, allow_origins=list(settings.security.cors_origins), allow_credentials=True,
+            allow_methods=["GET", "POST"], max_age=600,
+            allow_headers=["Authorization", "Content-Type", *CSRF_HEADERS]))
+    middleware += [Middleware(CsrfMiddleware, settings=settings), Middleware(BodyLimitMiddleware, settings=settings)]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.host = host
     return app

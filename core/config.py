@@ -160,6 +160,16 @@ class SecurityConfig:
     graphql_max_aliases: int = Field(default=30, ge=0)
     graphql_max_tokens: int = Field(default=4000, ge=0)
     introspection: bool = True
+    # Request size, enforced while the body is read (core/http_security.py): JSON bodies, the GraphQL
+    # document itself, and how many files of `[storage] max_upload_bytes` one multipart request may carry.
+    max_body_bytes: int = 1024 * 1024
+    max_query_chars: int = 100_000
+    max_upload_files: int = 5
+    # Origins of single-page front ends allowed to call the API with credentials (CORS), e.g.
+    # ["https://famille.example.org"]; empty: same origin only.
+    cors_origins: tuple[str, ...] = ()
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks); empty: none.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, config=STRICT)

@@ -37,5 +37,6 @@ class Context:
 
 
 def client_ip(request: Request | Any) -> str:
+    """The caller's address, already resolved behind trusted proxies by `ClientAddressMiddleware`."""
     client = getattr(request, "client", None)
     return client.host if client else ""

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
+from cross_web import HTTPException
 from graphql import (
     GraphQLError,
     GraphQLInputType,
@@ -24,11 +25,11 @@ from strawberry.types import ExecutionContext, ExecutionResult, Info
 from core.accounts.service import actor_from_session
 from core.context import Context, client_ip
 from core.errors import PortailError, ValidationError
+from core.http_security import SESSION_COOKIE  # noqa: F401  (re-exported: resolvers set it)
 from core.permissions import Actor
 from core.plugins import PluginHost
 
 log = logging.getLogger("portail.graphql")
-SESSION_COOKIE = "portail_session"
 
 
 def ctx(info: Info) -> Context:
@@ -206,6 +207,16 @@ class PortailGraphQL(GraphQL):
         if token and not context.actor.is_authenticated:
             context.actor = await actor_from_session(token, context.actor.ip)
         return await super().on_ws_connect(context)
+
+    async def parse_http_body(self, request: Any) -> Any:
+        """The document's own size limit (`[security] max_query_chars`), before any parsing: the
+        body limit alone would let a 1 MB run of whitespace or one huge string literal through."""
+        data = await super().parse_http_body(request)
+        limit = self.host.settings.security.max_query_chars
+        for item in data if isinstance(data, list) else [data]:
+            if len(item.query or "") > limit:
+                raise HTTPException(413, f"La requête GraphQL dépasse {limit} caractères.")
+        return data
 
     async def process_result(self, request: Any, result: ExecutionResult) -> dict[str, Any]:
         data: dict[str, Any] = {"data": result.data}

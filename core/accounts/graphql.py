@@ -11,6 +11,7 @@ from core.accounts import service
 from core.accounts.models import User
 from core.contributions import GraphQLContribution
 from core.graphql_support import SESSION_COOKIE, OkResult, actor, ctx, parse_id
+from core.http_security import cookie_secure
 
 SAME_ANSWER = "Si cette adresse correspond à un compte, un email vient d'être envoyé."
 
@@ -81,7 +82,7 @@ class AccountsMutation:
         if c.response is not None:
             max_age = int((row.expires_at - row.created_at).total_seconds()) if remember_me else None
             c.response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax",
-                                  secure=c.settings.security.cookie_secure, path="/")
+                                  secure=cookie_secure(c.settings), path="/")
         await row.fetch_related("user")
         return LoginResult(token=token, expires_at=row.expires_at, user=Me.from_model(row.user))
 
