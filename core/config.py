@@ -162,14 +162,14 @@ class SecurityConfig:
     introspection: bool = True
     # Request size, enforced while the body is read (core/http_security.py): JSON bodies, the GraphQL
     # document itself, and how many files of `[storage] max_upload_bytes` one multipart request may carry.
-    max_body_bytes: int = 1024 * 1024
-    max_query_chars: int = 100_000
-    max_upload_files: int = 5
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_query_chars: int = Field(default=100_000, ge=100)
+    max_upload_files: int = Field(default=5, ge=1)
     # Origins of single-page front ends allowed to call the API with credentials (CORS), e.g.
     # ["https://famille.example.org"]; empty: same origin only.
-    cors_origins: tuple[str, ...] = ()
+    cors_origins: StrList = ()
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks); empty: none.
-    trusted_proxies: tuple[str, ...] = ()
+    trusted_proxies: StrList = ()
 
 
 @dataclass(frozen=True, config=STRICT)
