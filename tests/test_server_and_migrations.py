@@ -86,3 +86,24 @@ def test_each_app_has_one_line_of_migrations():
                     referenced |= {name for label, name in ast.literal_eval(node.value) if label == app}
         leaves = sorted(names - referenced)
         assert len(leaves) == 1, f"{folder.relative_to(root)}: several last migrations {leaves}"
+
+
+def test_added_columns_can_be_added_to_tables_that_hold_rows():
+    """Upgrading a community's database adds columns to tables full of rows: a NOT NULL column needs
+    a database default (`db_default=` on the model field), or SQLite and PostgreSQL refuse the
+    migration (`Cannot add a NOT NULL column with default value NULL`)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    offenders = []
+    for path in [*(root / "core" / "migrations").glob("[0-9]*.py"), *(root / "plugins").glob("*/migrations/[0-9]*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "AddField"):
+                continue
+            field = next((k.value for k in node.keywords if k.arg == "field"), None)
+            keywords = {k.arg: k.value for k in getattr(field, "keywords", [])}
+            nullable = isinstance(keywords.get("null"), ast.Constant) and keywords["null"].value is True
+            if not nullable and "db_default" not in keywords and getattr(field.func, "attr", "") != "ManyToManyField":
+                name = next(k.value.value for k in node.keywords if k.arg == "name")
+                offenders.append(f"{path.relative_to(root)}: {name}")
+    assert not offenders, f"NOT NULL columns added without db_default: {offenders}"

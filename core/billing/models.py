@@ -85,7 +85,7 @@ class Invoice(Model):
     credited_cents = fields.BigIntField(default=0)
     status = fields.CharField(max_length=24, default=STATUS_UNPAID)
     # The collection claim (see `Collection`), set and cleared under the row lock.
-    collection = fields.CharField(max_length=8, default=Collection.NONE)
+    collection = fields.CharField(max_length=8, default=Collection.NONE, db_default=Collection.NONE)
     collection_at = fields.DatetimeField(null=True)
     billing_run = fields.ForeignKeyField("core.BillingRun", related_name="invoices", null=True, on_delete=fields.SET_NULL)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tortoise import fields
 from tortoise.models import Model
+from tortoise.signals import post_delete, post_save
 
 
 class FamilySituation:
@@ -21,12 +22,12 @@ class Household(Model):
     # The street line as shown, and its structured parts (number, street) kept in step with it: SEPA
     # files need a structured address (see core.households.rules.PostalAddress).
     address_line1 = fields.CharField(max_length=200, default="")
-    street_number = fields.CharField(max_length=16, default="")
-    street_name = fields.CharField(max_length=150, default="")
+    street_number = fields.CharField(max_length=16, default="", db_default="")
+    street_name = fields.CharField(max_length=150, default="", db_default="")
     address_line2 = fields.CharField(max_length=200, default="")
     postal_code = fields.CharField(max_length=10, default="")
     city = fields.CharField(max_length=100, default="")
-    country = fields.CharField(max_length=2, default="FR")  # ISO 3166-1 alpha-2
+    country = fields.CharField(max_length=2, default="FR", db_default="FR")  # ISO 3166-1 alpha-2
     phone = fields.CharField(max_length=30, default="")
     email = fields.CharField(max_length=254, default="")
     family_situation = fields.CharField(max_length=20, default="")
@@ -42,6 +43,9 @@ class Household(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     erased_at = fields.DatetimeField(null=True)
+    # Staff search index: the names, emails and allocataire number of the file as `rules.search_key`,
+    # kept up to date by `core.households.service.refresh_search_index` (signals below).
+    search_text = fields.CharField(max_length=2000, default="", db_default="")
 
     class Meta:
         table = "core_household"
@@ -133,3 +137,19 @@ class AuditLog(Model):
 
     class Meta:
         table = "core_audit_log"
+
+
+@post_save(Household, Responsable, Child)
+async def _reindex_after_save(sender: type[Model], instance: Model, created: bool, using_db: object,
+                              update_fields: list[str] | None) -> None:
+    """Every write of a household, a responsable or a child keeps the staff search index in step."""
+    from core.households.service import refresh_search_index
+
+    await refresh_search_index([instance.id if sender is Household else instance.household_id])  # type: ignore[attr-defined]
+
+
+@post_delete(Responsable, Child)
+async def _reindex_after_delete(sender: type[Model], instance: Model, using_db: object) -> None:
+    from core.households.service import refresh_search_index
+
+    await refresh_search_index([instance.household_id])  # type: ignore[attr-defined]

@@ -265,3 +265,35 @@ def postal_address(household: Any) -> PostalAddress:
         number, street = split_street(household.address_line1)
     return PostalAddress(town=household.city.strip(), country=(household.country or "FR").upper(),
                          postal_code=household.postal_code.strip(), street_name=street, building_number=number)
+
+
+# ---- household search ---------------------------------------------------------------------------
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d"})
+
+
+def search_key(*parts: str | None) -> str:
+    """What staff search compares: lower case, accents and punctuation dropped, so that « Hélène
+    LE GOFF-DURAND » and « helene le goff durand » are the same text."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", " ".join(p or "" for p in parts))
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold().translate(_LIGATURES)
+    return " ".join(re.sub(r"[^0-9a-z@.]+", " ", text).split())
+
+
+def search_tokens(text: str) -> list[str]:
+    """The words of a staff query, each of which a household must contain (at most 8)."""
+    return search_key(text).split()[:8]
+
+
+def search_rank(name_key: str, tokens: Sequence[str]) -> int:
+    """Higher first: the household name is the query (3), starts with it (2), one of its words starts
+    with the first word (1), the words are found elsewhere in the file (0)."""
+    query = " ".join(tokens)
+    if name_key == query:
+        return 3
+    if name_key.startswith(query):
+        return 2
+    if tokens and any(word.startswith(tokens[0]) for word in name_key.split()):
+        return 1
+    return 0

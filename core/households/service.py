@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from core.accounts.rules import normalize_email
@@ -151,24 +150,45 @@ async def get_child(actor: Actor, child_id: int) -> tuple[Child, list[Authorized
 
 
 async def search_households(actor: Actor, text: str = "", limit: int = 20, offset: int = 0) -> tuple[int, list[Household]]:
-    """Staff search by household name, email, allocataire number, responsable or child name."""
+    """Staff search by household name, email, allocataire number, responsable or child name:
+    accents, case and punctuation ignored (« Hélène » finds « HELENE »), every word of the query
+    must be found, best matches first (`rules.search_rank`), then by name."""
     require_staff(actor)
     limit = max(1, min(limit, 100))
     offset = max(0, offset)
     query = Household.filter(erased_at__isnull=True)
-    text = (text or "").strip()
-    if text:
-        child_households = Child.filter(Q(first_name__icontains=text) | Q(last_name__icontains=text)) \
-            .values("household_id")
-        responsable_households = Responsable.filter(
-            Q(first_name__icontains=text) | Q(last_name__icontains=text) | Q(email__icontains=text)) \
-            .values("household_id")
-        query = query.filter(Q(name__icontains=text) | Q(email__icontains=text)
-                             | Q(allocataire_number__icontains=text)
-                             | Q(id__in=Subquery(child_households)) | Q(id__in=Subquery(responsable_households)))
-    total = await query.count()
-    rows = await query.order_by("name", "id").offset(offset).limit(limit)
-    return total, list(rows)
+    tokens = rules.search_tokens(text)
+    if not tokens:
+        total = await query.count()
+        return total, list(await query.order_by("name", "id").offset(offset).limit(limit))
+    for token in tokens:
+        query = query.filter(search_text__contains=token)
+    candidates = await query.values_list("id", "name")
+    ranked = sorted(candidates, key=lambda row: (-rules.search_rank(rules.search_key(row[1]), tokens),
+                                                 rules.search_key(row[1]), row[0]))
+    page = [row[0] for row in ranked[offset:offset + limit]]
+    by_id = {h.id: h for h in await Household.filter(id__in=page)}
+    return len(ranked), [by_id[i] for i in page]
+
+
+async def refresh_search_index(household_ids: list[int]) -> None:
+    """Recompute `Household.search_text` from the file (name, email, allocataire number, the
+    responsables' names and emails, the children's names). Called by the model signals; an update
+    query, so it fires no signal itself."""
+    ids = sorted({i for i in household_ids if i})
+    if not ids:
+        return
+    parts: dict[int, list[str]] = {i: [] for i in ids}
+    for hid, name, email, allocataire in await Household.filter(id__in=ids).values_list(
+            "id", "name", "email", "allocataire_number"):
+        parts[hid] += [name, email, allocataire]
+    for hid, first, last, email in await Responsable.filter(household_id__in=ids).values_list(
+            "household_id", "first_name", "last_name", "email"):
+        parts[hid] += [first, last, email]
+    for hid, first, last in await Child.filter(household_id__in=ids).values_list("household_id", "first_name", "last_name"):
+        parts[hid] += [first, last]
+    for hid, values in parts.items():
+        await Household.filter(id=hid).update(search_text=rules.search_key(*values))
 
 
 # ---- profile and household ----------------------------------------------------------------------
@@ -575,9 +595,9 @@ async def erase_household(household_id: int) -> None:
     async with in_transaction():
         household = await _household(household_id)
         await Household.filter(id=household.id).update(
-            name="ANONYME", address_line1="", address_line2="", postal_code="", city="", phone="", email="",
-            family_situation="", allocataire_number="", quotient_familial=None, reference_income_cents=None,
-            income_given_on=None, erased_at=now())
+            name="ANONYME", address_line1="", street_number="", street_name="", address_line2="", postal_code="",
+            city="", phone="", email="", family_situation="", allocataire_number="", quotient_familial=None,
+            reference_income_cents=None, income_given_on=None, search_text="", erased_at=now())
         await Responsable.filter(household_id=household.id).update(
             civility="", first_name="Anonyme", last_name="ANONYME", birth_date=None, email="", phone_mobile="",
             phone_home="", phone_work="", address="", profession="", employer="", employer_address="",

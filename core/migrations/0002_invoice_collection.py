@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Invoice',
             name='collection',
-            field=fields.CharField(default='', max_length=8),
+            field=fields.CharField(default='', db_default='', max_length=8),
         ),
         ops.AddField(
             model_name='Invoice',

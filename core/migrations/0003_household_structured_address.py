@@ -11,16 +11,16 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Household',
             name='country',
-            field=fields.CharField(default='FR', max_length=2),
+            field=fields.CharField(default='FR', db_default='FR', max_length=2),
         ),
         ops.AddField(
             model_name='Household',
             name='street_name',
-            field=fields.CharField(default='', max_length=150),
+            field=fields.CharField(default='', db_default='', max_length=150),
         ),
         ops.AddField(
             model_name='Household',
             name='street_number',
-            field=fields.CharField(default='', max_length=16),
+            field=fields.CharField(default='', db_default='', max_length=16),
         ),
     ]

@@ -112,7 +112,7 @@ class OccasionalCare(Model):
     end_time = fields.CharField(max_length=5)
     status = fields.CharField(max_length=10, default="pending")  # pending | accepted | refused
     # accueil d'urgence (set by staff when accepting): unknown resources then pay the emergency fee
-    emergency = fields.BooleanField(default=False)
+    emergency = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

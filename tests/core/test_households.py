@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.accounts.models import Role
+from core.accounts.models import Role, User
 from core.households import service
 from core.households.models import AuditLog, AuthorizedPerson, Child, Household, Responsable
 from core.timeutil import today
@@ -326,9 +326,11 @@ async def test_yearly_update_requested_by_staff_confirmed_by_family_when_complet
 
 # ---- staff ----------------------------------------------------------------------------------------
 async def test_staff_search_households(gql):
-    user, household, _ = await make_family("dupont@example.org", children=1, name="DUPONT")
-    await Household.filter(id=household.id).update(allocataire_number="CAF778899")
-    await Child.filter(household_id=household.id).update(first_name="Anatole")
+    user, household, kids = await make_family("dupont@example.org", children=1, name="DUPONT")
+    household.allocataire_number = "CAF778899"
+    await household.save()
+    kids[0].first_name = "Anatole"
+    await kids[0].save()
     _, other, _ = await make_family("martin@example.org", children=1, name="MARTIN")
     agent = await make_staff(services=["alsh"])
     admin = await make_staff("admin@example.org", role=Role.ADMIN)
@@ -433,3 +435,31 @@ async def test_family_household_query_count_does_not_grow_with_children(gql, set
     four = await _family_query_count(gql, settings, "quatre@example.org", 4)
     assert one == four
     assert four <= 6  # session + household, responsables, children, authorized people
+
+
+async def test_staff_search_ignores_accents_and_ranks_the_name_first(gql):
+    _, helene, kids = await make_family("h@example.org", children=1, name="LE GOFF")
+    responsable = await Responsable.get(household_id=helene.id, rank=1)
+    responsable.first_name = "Hélène"
+    await responsable.save()
+    _, martin, _ = await make_family("m@example.org", children=0, name="MARTIN")
+    _, martinez, _ = await make_family("mz@example.org", children=0, name="MARTINEZ")
+    kids[0].first_name = "Martin"  # the LE GOFF household has a child called Martin
+    await kids[0].save()
+    staff = await gql.as_user(await make_staff(services=["alsh"]))
+
+    async def search(text, **page):
+        result = (await staff.ok(SEARCH, text=text, limit=page.get("limit", 20), offset=page.get("offset", 0)))
+        return result["searchHouseholds"]["total"], [i["name"] for i in result["searchHouseholds"]["items"]]
+
+    for text in ("helene", "HÉLÈNE", "Helene le goff", "le-goff"):
+        assert await search(text) == (1, ["LE GOFF"]), text
+    assert await search("martin") == (3, ["MARTIN", "MARTINEZ", "LE GOFF"])
+    assert await search("martin", limit=1, offset=1) == (3, ["MARTINEZ"])
+    assert await search("helene martin") == (1, ["LE GOFF"])  # every word, anywhere in the file
+    # The index follows the file: a child renamed through the API is found under the new name.
+    parent = await User.get(email="h@example.org")
+    await (await gql.as_user(parent)).ok(
+        """mutation($id: ID!) { updateChild(childId: $id, input: {firstName: "Éloïse"}) { id } }""", id=str(kids[0].id))
+    assert await search("eloise") == (1, ["LE GOFF"])
+    assert await search("martin") == (2, ["MARTIN", "MARTINEZ"])

@@ -120,3 +120,15 @@ def test_postal_address_from_an_old_file_and_country_codes():
         with pytest.raises(ValidationError) as err:
             rules.check_country(bad)
         assert err.value.code == "INVALID_COUNTRY"
+
+
+def test_search_key_ignores_accents_case_and_punctuation():
+    assert rules.search_key("Hélène LE GOFF-Durand", "h.duval@exemple.fr") == "helene le goff durand h.duval@exemple.fr"
+    assert rules.search_key("Œdipe", "  Zoë ") == "oedipe zoe"
+    assert rules.search_tokens("  HÉLÈNE   le-goff ") == ["helene", "le", "goff"]
+
+
+def test_search_rank_puts_the_household_name_first():
+    tokens = ["martin"]
+    ranks = {name: rules.search_rank(name, tokens) for name in ("martin", "martinez", "le martin", "dupont")}
+    assert ranks == {"martin": 3, "martinez": 2, "le martin": 1, "dupont": 0}

@@ -44,6 +44,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='OccasionalCare',
             name='emergency',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
     ]
