@@ -520,9 +520,22 @@ async def staff_invoices(actor: Actor, household_id: int | None = None, regie_co
         if status not in (rules.STATUS_UNPAID, rules.STATUS_PARTIAL, rules.STATUS_PAID):
             raise ValidationError("État inconnu.", code="INVALID_STATUS", field="status")
         query = query.filter(status=status)
-    rows = list(await query.order_by("-issued_on", "-id").limit(max(1, min(limit, 1000))))
-    scope = await staff_need_to_know(actor, {i.household_id for i in rows})  # type: ignore[attr-defined]
-    return rows if scope is None else [i for i in rows if scope[i.household_id]]  # type: ignore[attr-defined]
+    limit = max(1, min(limit, 1000))
+    query = query.order_by("-issued_on", "-id")
+    if actor.is_admin:
+        return list(await query.limit(limit))
+    # Need-to-know (core.permissions) is decided per household after the query: read page after page
+    # until `limit` visible invoices are found, so the limit counts what the agent sees.
+    out: list[Invoice] = []
+    offset = 0
+    while len(out) < limit:
+        page = list(await query.offset(offset).limit(limit))
+        scope = await staff_need_to_know(actor, {i.household_id for i in page}) or {}  # type: ignore[attr-defined]
+        out += [i for i in page if scope.get(i.household_id)][:limit - len(out)]  # type: ignore[attr-defined]
+        if len(page) < limit:
+            break
+        offset += limit
+    return out
 
 
 async def payment_years(actor: Actor) -> list[int]:

@@ -159,3 +159,22 @@ async def test_a_third_party_plugin_tells_core_which_services_a_household_uses(g
         assert (await sport.ok(CHILD_MEDICAL, id=str(kid.id)))["householdChild"]["medical"] == {"allergies": ""}
     finally:
         get_host().unregister("sport_club_test")
+
+
+async def test_the_invoice_list_limit_counts_what_the_agent_sees(gql):
+    """Newer invoices of households the agent may not see do not push theirs out of a limited list."""
+    from core.billing.service import staff_invoices
+    from core.permissions import Actor
+
+    _, seen, _ = await make_family("vue@example.org", name="VUE")
+    await uses_service(seen, "alsh")
+    start = today().replace(day=1) - timedelta(days=20)
+    mine = await Invoice.create(number="CDC-1", regie_code="cdc", household=seen, issued_on=today() - timedelta(days=9),
+                                period_start=start.replace(day=1), period_end=start, total_cents=100)
+    for i in range(3):
+        _, hidden, _ = await make_family(f"cachee{i}@example.org", name=f"CACHEE{i}")
+        await Invoice.create(number=f"CDC-{i + 2}", regie_code="cdc", household=hidden, issued_on=today(),
+                             period_start=start.replace(day=1), period_end=start, total_cents=100)
+    agent = Actor.for_user(await make_staff("alsh@example.org", services=["alsh"]))
+    assert [i.id for i in await staff_invoices(agent, limit=1)] == [mine.id]
+    assert [i.id for i in await staff_invoices(agent, limit=2)] == [mine.id]
