@@ -22,12 +22,20 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".portail-install-stamp"
 
 
+CONSTRAINTS = ROOT / "constraints.txt"
+
+
 def _install_fingerprint() -> str:
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    """Reinstall when the dependencies (pyproject.toml) or their pinned versions (constraints.txt) change."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    if CONSTRAINTS.exists():
+        digest.update(CONSTRAINTS.read_bytes())
+    return digest.hexdigest()
 
 
 def ensure_environment() -> None:
-    """Create .venv and install the project (editable, with test extras) once per pyproject."""
+    """Create .venv and install the project (editable, with test extras) at the pinned versions of
+    constraints.txt, once per pyproject / constraints pair."""
     if not (BIN / "python").exists():
         print("• creating virtualenv .venv", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
@@ -38,6 +46,7 @@ def ensure_environment() -> None:
         [
             str(BIN / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
             "--config-settings", "editable_mode=compat", "-e", ".[test]",
+            *(["-c", str(CONSTRAINTS)] if CONSTRAINTS.exists() else []),
         ],
         cwd=ROOT,
         check=True,
