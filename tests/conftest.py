@@ -7,7 +7,7 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -18,6 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from tortoise import Tortoise, connections
 
+from core import timeutil
 from core.accounts.models import AuthToken, Role, TokenPurpose, User
 from core.accounts.rules import hash_token, new_token
 from core.accounts.service import hash_password
@@ -58,6 +59,54 @@ class Mailbox:
 
     def clear(self) -> None:
         self.messages.clear()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--today", default=os.environ.get("PORTAIL_TEST_TODAY") or None,
+                     help="Run the suite as if today (Europe/Paris, 10:00) were this YYYY-MM-DD date "
+                          "(or PORTAIL_TEST_TODAY): the suite must pass on any day.")
+
+
+class Clock:
+    """The application's clock in a test: `clock.set(date(2027, 3, 1))` (10:00 in Paris that day,
+    time flowing from there), `clock.set(datetime(..., tzinfo=PARIS), frozen=True)`,
+    `clock.advance(days=3)`. Put back after the test."""
+
+    def __init__(self, base: date | None) -> None:
+        self.base = base
+
+    def set(self, instant: date | datetime, *, frozen: bool = False) -> datetime:
+        timeutil.set_clock(instant, frozen=frozen)
+        return now()
+
+    def advance(self, **delta: float) -> datetime:
+        frozen = timeutil._frozen is not None
+        return self.set(now() + timedelta(**delta), frozen=frozen)
+
+    def reset(self) -> None:
+        timeutil.set_clock(self.base)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_clock(request: pytest.FixtureRequest) -> Any:
+    """`--today` moves the whole suite to another day; Tortoise's auto_now fields follow the same clock."""
+    import tortoise.timezone
+
+    value = request.config.getoption("--today")
+    base = date.fromisoformat(value) if value else None
+    original = tortoise.timezone.now
+    tortoise.timezone.now = lambda: now() if tortoise.timezone.get_use_tz() else now().replace(tzinfo=None)
+    timeutil.set_clock(base)
+    yield base
+    timeutil.set_clock(None)
+    tortoise.timezone.now = original
+
+
+@pytest.fixture
+def clock(_session_clock: date | None) -> Any:
+    c = Clock(_session_clock)
+    yield c
+    c.reset()
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ from core.billing.types import BillingPeriod, InvoiceLineDraft
 from core.config import get_settings
 from core.hookspecs import hookimpl
 from core.plugins import get_host
+from core.timeutil import today
 
 MARCH = BillingPeriod(date(2023, 3, 1), date(2023, 3, 31))
 
@@ -184,7 +185,7 @@ class PayfipSimulator:
         op = self.ops[id_op]
         op["resultrans"] = outcome
         if outcome in ("P", "V"):
-            op.update(numauto="123456", dattrans=date.today().strftime("%d%m%Y"), heurtrans="1200")
+            op.update(numauto="123456", dattrans=today().strftime("%d%m%Y"), heurtrans="1200")
 
 
 class SimTransport(httpx.AsyncBaseTransport):

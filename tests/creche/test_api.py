@@ -250,7 +250,8 @@ async def test_absence_report_cancellation_certificate_and_deduction(gql):
     assert (await agent.ok(VALIDATE_ABS, id=noc["id"], ok=True))["validateCrecheAbsence"]["deductible"] is False
 
 
-async def test_attendance_planning_and_week_view(gql):
+async def test_attendance_planning_and_week_view(gql, clock):
+    clock.set(date(2027, 3, 18))  # a Thursday: two contract days of the month are already past
     user, household, kids = await family()
     contract = await signed_contract(household, kids[0])
     agent = await gql.as_user(await make_staff("rit@example.org", services=[RIT]))
