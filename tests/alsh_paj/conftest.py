@@ -8,10 +8,18 @@ from typing import Any
 
 import pytest
 
+from core.accounts.models import User
+from core.config import get_settings
+from core.documents.models import Document, DocumentStatus
+from core.documents.service import missing_documents
+from core.files.models import StoredFile
+from core.households.models import AuthorizedPerson, Child, Household
+from core.households.service import child_file_problems
 from core.timeutil import now, today
 from plugins.alsh_paj import service
 from plugins.alsh_paj.models import AlshEstablishment, AlshMode, AlshPeriod, AlshUnit
 from plugins.alsh_paj.rules import public_holiday
+from tests.conftest import make_family as core_make_family
 
 DAY_TARIFF = {"method": "qf_brackets", "brackets": [[700, 850], [1100, 1100], ["max", 1300]]}
 
@@ -65,36 +73,36 @@ async def alsh() -> Any:
     return await make_setup()
 
 
-@pytest.fixture(autouse=True)
-def prerequisites(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """Stand-ins for the core checks the plugin calls (child file, required documents, unpaid
-    invoices): tests choose what is missing. Installed whether or not core ships them yet."""
-    import importlib
-    import sys
-    import types
+async def complete_file(household: Household, kids: list[Child]) -> None:
+    """What a family fills in before booking: household details, each child's medical answers,
+    authorisations and a person to call, and the documents alsh_paj requires, accepted by staff.
+    Core's real checks (file completeness, required documents) then let the booking through."""
+    settings = get_settings()
+    await Household.filter(id=household.id).update(phone="05 56 00 00 00", family_situation="marie", regime="general",
+                                                   allocataire_number="1234567")
+    for child in kids:
+        await Child.filter(id=child.id).update(
+            medical_answers={q.code: {"answer": False, "text": ""} for q in settings.medical_questions},
+            authorizations={a.code: True for a in settings.authorizations})
+        await AuthorizedPerson.create(child=child, last_name="MARTIN", first_name="Louise", relation="grand-mère",
+                                      phone_mobile="06 00 00 00 00", may_collect=False, is_contact=True)
+    for i, missing in enumerate(await missing_documents(household.id, "alsh_paj")):
+        stored = await StoredFile.create(stored_name=f"alsh-{household.id}-{i}", original_filename="document.pdf",
+                                         content_type="application/pdf", size=10, sha256="0" * 64,
+                                         household=household)
+        await Document.create(household=household, child_id=missing.child_id, type_code=missing.type_code,
+                              file=stored, status=DocumentStatus.ACCEPTED, reviewed_at=now())
+    for child in kids:
+        assert await child_file_problems(child.id) == [], "complete_file left something missing"
 
-    state: dict[str, Any] = {"file": [], "docs": [], "unpaid": [], "real": {}}
 
-    async def child_file_problems(child_id: int) -> list[Any]:
-        return list(state["file"])
-
-    async def missing_documents(household_id: int, plugin: str, child_id: int | None = None) -> list[Any]:
-        return list(state["docs"])
-
-    async def unpaid_invoices(regie_code: str, household_ids: list[int] | None = None) -> list[Any]:
-        return list(state["unpaid"])
-
-    for module_name, name, fn in (("core.households.service", "child_file_problems", child_file_problems),
-                                  ("core.documents.service", "missing_documents", missing_documents),
-                                  ("core.billing.service", "unpaid_invoices", unpaid_invoices)):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            module = types.ModuleType(module_name)
-            monkeypatch.setitem(sys.modules, module_name, module)
-        state["real"][name] = getattr(module, name, None)
-        monkeypatch.setattr(module, name, fn, raising=False)
-    return state
+async def make_family(email: str = "famille@example.org", *, complete: bool = True,
+                      **kwargs: Any) -> tuple[User, Household, list[Child]]:
+    """`tests.conftest.make_family`, with a file complete enough to book (unless `complete=False`)."""
+    user, household, kids = await core_make_family(email, **kwargs)
+    if complete:
+        await complete_file(household, kids)
+    return user, household, kids
 
 
 @pytest.fixture

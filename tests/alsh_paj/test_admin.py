@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from core.timeutil import now, today
 from plugins.alsh_paj.models import AlshBookingLine, AlshDayCounter, AlshEstablishment
-from tests.alsh_paj.conftest import make_setup, next_wednesdays
+from tests.alsh_paj.conftest import make_family, make_setup, next_wednesdays
 from tests.alsh_paj.test_booking import DAYS, SUBMIT, sel
-from tests.conftest import make_family, make_staff
+from tests.conftest import make_staff
 
 EST = """mutation($n: String!, $s: String!) { createAlshEstablishment(name: $n, serviceCode: $s) { id name serviceCode } }"""
 MODE = """mutation($e: ID!, $n: String!) { createAlshMode(establishmentId: $e, name: $n) }"""

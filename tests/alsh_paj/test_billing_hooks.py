@@ -11,8 +11,7 @@ from core.files.models import StoredFile
 from core.households.models import Child, Household
 from core.timeutil import PARIS, today
 from plugins.alsh_paj.models import AlshBooking, AlshBookingLine, AlshChildLink, AlshEstablishment
-from tests.alsh_paj.conftest import make_setup
-from tests.conftest import make_family
+from tests.alsh_paj.conftest import make_family, make_setup
 from tests.querycount import count_queries
 
 MARCH = BillingPeriod(date(2023, 3, 1), date(2023, 3, 31))

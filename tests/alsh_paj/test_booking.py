@@ -3,18 +3,24 @@ planning, staff processing, mails, and every error path."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
+from core.billing.models import Invoice
+from core.billing.service import run_billing
+from core.billing.types import BillingPeriod
+from core.documents.models import Document, DocumentStatus
 from core.mail.service import send_pending
 from core.timeutil import today
 from plugins.alsh_paj.models import AlshBooking, AlshBookingLine, AlshChildLink, AlshDayCounter
-from tests.alsh_paj.conftest import make_setup
-from tests.conftest import make_family, make_staff
+from tests.alsh_paj.conftest import complete_file, make_family, make_setup
+from tests.conftest import make_staff
 
 CHILDREN = "{ alshChildren { id firstName age marker linked } }"
 OFFERS = """query($c: ID!) { alshOffers(childId: $c) { id name establishment mode minAge maxAge } }"""
 DAYS = """query($c: ID!, $p: ID!) { alshPeriodDays(childId: $c, periodId: $p) {
   date open closedLabel units { unit { id name } remaining } booked { id unit state } } }"""
+RECORD_PAYMENT = """mutation($i: ID!, $a: Int!) {
+  recordPayment(invoiceId: $i, amountCents: $a, method: "cash") { id } }"""
 SUMMARY = """query($c: ID!, $p: ID!, $s: [AlshSelectionInput!]!) {
   alshBookingSummary(childId: $c, periodId: $p, selections: $s) { child lines { date unit { name } remaining expectedState } } }"""
 SUBMIT = """mutation($c: ID!, $p: ID!, $s: [AlshSelectionInput!]!) {
@@ -203,37 +209,55 @@ async def test_window_age_ownership_and_bad_input(gql, alsh):
     assert await AlshBooking.all().count() == 1
 
 
-async def test_unconfirmed_email_and_missing_prerequisites(gql, alsh, prerequisites, plugin_config):
+async def test_unconfirmed_email_and_missing_prerequisites(gql, alsh):
+    """Core's real checks: an incomplete child file and documents not yet accepted block the booking."""
     user, _, kids = await make_family(confirmed=False, children=1)
     w = alsh.wednesdays[1]
     g = await gql.as_user(user)
     assert await g.code(SUBMIT, c=kids[0].id, p=alsh.period.id, s=[sel(w, alsh.day)]) == "EMAIL_NOT_CONFIRMED"
 
-    user, _, kids = await make_family("ok@example.org", children=1)
+    user, household, kids = await make_family("ok@example.org", children=1, complete=False)
     g = await gql.as_user(user)
-    from types import SimpleNamespace
-
-    prerequisites["docs"] = [SimpleNamespace(type_code="attestation_assurance", label="Attestation d'assurance",
-                                             status="missing")]
-    prerequisites["file"] = ["Renseignements médicaux incomplets"]
     err = await g.error(SUMMARY, c=kids[0].id, p=alsh.period.id, s=[sel(w, alsh.day)])
     assert err["extensions"]["code"] == "PREREQUISITES_MISSING"
-    assert {m["label"] for m in err["extensions"]["missing"]} == {"Attestation d'assurance",
-                                                                 "Renseignements médicaux incomplets"}
+    missing = err["extensions"]["missing"]
+    assert {m["code"] for m in missing if m["kind"] == "document"} == {"attestation_assurance", "carnet_sante"}
+    assert {"MEDICAL_MISSING", "AUTHORIZATIONS_MISSING", "CONTACT_MISSING"} <= {
+        m["code"] for m in missing if m["kind"] == "child_file"}
     assert await g.code(SUBMIT, c=kids[0].id, p=alsh.period.id, s=[sel(w, alsh.day)]) == "PREREQUISITES_MISSING"
+    assert await AlshBooking.all().count() == 0
 
-    prerequisites["docs"], prerequisites["file"] = [], []
-    plugin_config["unpaid_threshold_cents"] = 5000
-
-    class Invoice:
-        balance_cents = 6000
-
-    prerequisites["unpaid"] = [Invoice()]
-    err = await g.error(SUBMIT, c=kids[0].id, p=alsh.period.id, s=[sel(w, alsh.day)])
-    assert err["extensions"]["code"] == "UNPAID_BALANCE" and err["extensions"]["dueCents"] == 6000
-    prerequisites["unpaid"] = []
+    await complete_file(household, kids)
+    await Document.filter(household_id=household.id, type_code="carnet_sante").update(status=DocumentStatus.PENDING)
+    err = await g.error(SUMMARY, c=kids[0].id, p=alsh.period.id, s=[sel(w, alsh.day)])
+    assert [(m["code"], m["status"]) for m in err["extensions"]["missing"]] == [("carnet_sante", "pending")]
+    await Document.filter(household_id=household.id, type_code="carnet_sante").update(status=DocumentStatus.ACCEPTED)
     await g.ok(SUBMIT, c=kids[0].id, p=alsh.period.id, s=[sel(w, alsh.day)])
     assert await AlshBooking.all().count() == 1
+
+
+async def test_unpaid_balance_from_real_billing_blocks_new_bookings(gql, alsh, plugin_config):
+    """`unpaid_threshold_cents`: an issued invoice of the service's régie left unpaid above the threshold
+    blocks a new booking (UNPAID_BALANCE); a payment at the desk that brings it under unblocks it."""
+    plugin_config["unpaid_threshold_cents"] = 1000
+    user, household, kids = await make_family(children=1, quotient_familial=800)
+    g = await gql.as_user(user)
+    w = alsh.wednesdays[1]
+    # A past Wednesday attended: the monthly billing run issues the invoice (1 day x 11,00 € at QF 800).
+    booking = await AlshBooking.create(number=900, household=household, child=kids[0], period=alsh.period)
+    await AlshBookingLine.create(booking=booking, unit=alsh.day, date=date(2023, 3, 8), state="acceptee")
+    await run_billing(BillingPeriod(date(2023, 3, 1), date(2023, 3, 31)))
+    invoice = await Invoice.get(household_id=household.id)
+    assert (invoice.regie_code, invoice.total_cents, invoice.balance_cents) == ("cdc", 1100, 1100)
+
+    err = await g.error(SUBMIT, c=kids[0].id, p=alsh.period.id, s=[sel(w, alsh.day)])
+    assert err["extensions"]["code"] == "UNPAID_BALANCE"
+    assert (err["extensions"]["dueCents"], err["extensions"]["thresholdCents"]) == (1100, 1000)
+    # Paid down to the threshold exactly: booking is allowed again.
+    agent = await gql.as_user(await make_staff("regie@example.org", services=["alsh"]))
+    await agent.ok(RECORD_PAYMENT, i=str(invoice.id), a=100)
+    await g.ok(SUBMIT, c=kids[0].id, p=alsh.period.id, s=[sel(w, alsh.day)])
+    assert await AlshBooking.filter(household_id=household.id).count() == 2
 
 
 async def test_exclusion_and_requirement_rules(gql, alsh):
@@ -393,19 +417,3 @@ async def test_planning_query_count_does_not_grow(gql):
     assert big.count == small.count
 
 
-async def test_real_core_prerequisites_block_until_documents_accepted(gql, alsh, monkeypatch, prerequisites):
-    """Without the stand-ins: core's own checks (child file, documents required by alsh_paj)."""
-    import pytest
-
-    real = prerequisites["real"]
-    if not real.get("missing_documents") or not real.get("child_file_problems"):
-        pytest.skip("core services not available")
-    monkeypatch.setattr("core.documents.service.missing_documents", real["missing_documents"])
-    monkeypatch.setattr("core.households.service.child_file_problems", real["child_file_problems"])
-    user, _, kids = await make_family(children=1)
-    g = await gql.as_user(user)
-    err = await g.error(SUMMARY, c=kids[0].id, p=alsh.period.id, s=[sel(alsh.wednesdays[1], alsh.day)])
-    assert err["extensions"]["code"] == "PREREQUISITES_MISSING"
-    codes = {m["code"] for m in err["extensions"]["missing"] if m["kind"] == "document"}
-    assert {"attestation_assurance", "carnet_sante"} <= codes
-    assert await AlshBooking.all().count() == 0

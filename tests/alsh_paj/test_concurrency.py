@@ -10,8 +10,7 @@ from core.households.models import Child
 from core.permissions import Actor
 from plugins.alsh_paj import service
 from plugins.alsh_paj.models import AlshBooking, AlshBookingLine, AlshDayCounter
-from tests.alsh_paj.conftest import make_setup
-from tests.conftest import make_family
+from tests.alsh_paj.conftest import make_family, make_setup
 
 
 async def test_hundred_concurrent_requests_for_ten_places(settings):

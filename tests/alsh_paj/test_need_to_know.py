@@ -8,8 +8,8 @@ from core.documents.models import Document
 from core.files.models import StoredFile
 from core.permissions import household_services
 from plugins.alsh_paj.models import AlshBooking
-from tests.alsh_paj.conftest import make_setup
-from tests.conftest import make_family, make_staff
+from tests.alsh_paj.conftest import make_family, make_setup
+from tests.conftest import make_staff
 from tests.core.test_need_to_know import same_as_missing, same_download_as_missing
 
 BOOKING = "query($id: ID!) { alshBooking(id: $id) { id number } }"

@@ -201,3 +201,34 @@ async def test_soap_values_are_escaped(payfip_sim):
     with pytest.raises(payfip.PayfipError) as caught:
         await provider.fetch_result(f"</idOp><idOp>{created.id_op}")
     assert caught.value.code == "PAYFIP_UNKNOWN_OPERATION" and caught.value.provider_code == "P1"
+
+
+RECORD_PAYMENT = """mutation($i: ID!, $a: Int!) {
+  recordPayment(invoiceId: $i, amountCents: $a, method: "cash") { id status paidCents balanceCents } }"""
+
+
+async def test_card_paid_after_the_invoice_was_settled_at_the_desk_is_recorded_once(gql, lines_plugin, payfip_sim,
+                                                                                    notify):
+    """Overpaid notification: the family started a card payment, then paid cash at the desk; the card
+    payment completes afterwards. The card was debited, so the notification is believed and recorded
+    (the invoice shows the overpayment to refund) — once, however many notifications arrive."""
+    ua, _, inv = await _billed(lines_plugin)
+    fam = await gql.as_user(ua)
+    started = (await fam.ok(START, id=str(inv.id)))["startCardPayment"]
+    agent = await gql.as_user(await make_staff("regie@example.org", services=["alsh"]))
+    desk = (await agent.ok(RECORD_PAYMENT, i=str(inv.id), a=1300))["recordPayment"]
+    assert desk["status"] == "soldee" and desk["balanceCents"] == 0
+
+    payfip_sim.pay(started["idOp"])
+    r = await notify.post("/payfip/notification", data={"idOp": started["idOp"]})
+    assert r.status_code == 200 and r.json() == {"status": "paid"}
+    inv = await Invoice.get(id=inv.id)
+    assert inv.paid_cents == 2600 and inv.status == "soldee" and inv.balance_cents == 0
+    assert sorted(p.method for p in await Payment.filter(invoice_id=inv.id)) == ["cash", "payfip"]
+    assert (await PayfipOperation.get(id_op=started["idOp"])).status == "paid"
+
+    for _ in range(2):  # the provider notifies again: nothing more is recorded
+        r = await notify.post("/payfip/notification", data={"idOp": started["idOp"]})
+        assert r.status_code == 409 and r.json()["error"]["code"] == "ALREADY_PROCESSED"
+    assert await Payment.filter(invoice_id=inv.id).count() == 2
+    assert (await Invoice.get(id=inv.id)).paid_cents == 2600
