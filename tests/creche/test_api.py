@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from core.billing.types import BillingPeriod
+from core.calendar import public_holiday
 from core.documents.models import Document
 from core.files.models import StoredFile
 from core.plugins import get_host
@@ -49,8 +50,12 @@ WEEK = "query($w: Date!) { crecheWeekPlanning(weekStart: $w) { firstName days { 
 
 
 def next_monday(weeks: int = 3) -> date:
+    """A Monday about `weeks` weeks ahead that is not a public holiday (Easter / Whit Monday close the crèche)."""
     t = today()
-    return t + timedelta(days=7 - t.weekday() + 7 * weeks)
+    day = t + timedelta(days=7 - t.weekday() + 7 * weeks)
+    while public_holiday(day) is not None:
+        day += timedelta(days=7)
+    return day
 
 
 async def family(email: str = "famille@example.org", documents: bool = True, **kw):
