@@ -190,7 +190,10 @@ class PortailGraphQL(GraphQL):
     """Strawberry's ASGI view with our context and error format."""
 
     def __init__(self, schema: strawberry.Schema, host: PluginHost, **kwargs: Any) -> None:
-        super().__init__(schema, multipart_uploads_enabled=True, **kwargs)
+        # Browsers send the session cookie with a cross-site WebSocket handshake too: Strawberry refuses
+        # foreign origins, except the front ends of `[security] cors_origins` and the public URL.
+        origins = [*host.settings.security.cors_origins, host.settings.community.public_url]
+        super().__init__(schema, multipart_uploads_enabled=True, allowed_origins=origins, **kwargs)
         self.host = host
 
     async def get_context(self, request: Any, response: Any) -> Context:

@@ -214,3 +214,20 @@ async def test_forwarded_for_from_a_trusted_proxy_names_the_client(host, setting
 ])
 def test_resolve_client_ip(peer, header, trusted, expected):
     assert resolve_client_ip(peer, header, trusted) == expected
+
+
+async def test_websocket_handshake_only_from_allowed_origins(host):
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    from tests.messagerie.test_realtime import serve
+
+    async with serve(app_with(host, cors_origins=(FRONT,))) as address:
+        async with connect(f"ws://{address}/graphql", subprotocols=["graphql-transport-ws"], origin=FRONT) as ws:
+            await ws.send(json.dumps({"type": "connection_init"}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(f"ws://{address}/graphql", subprotocols=["graphql-transport-ws"],
+                               origin="https://evil.example"):
+                pass
+        assert refused.value.response.status_code == 403
