@@ -262,8 +262,10 @@ def config_check() -> None:
 
 def _register_area_commands() -> None:
     from core.billing.cli import register_cli
+    from core.rgpd.cli import register_cli as register_rgpd_cli
 
     register_cli(app)
+    register_rgpd_cli(app)
 
 
 _register_area_commands()

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         GraphQLContribution,
     )
     from core.permissions import Actor
+    from core.rgpd.rules import RetentionPolicy
 
 PROJECT = "portail"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -109,14 +110,44 @@ async def portail_alerts(actor: Actor, household_id: int) -> list[Alert]:
 
 @hookspec
 async def portail_rgpd_export(household_id: int) -> dict[str, Any]:
-    """*async* The plugin's share of a household's personal data, as JSON-able data (RGPD access)."""
+    """*async* The plugin's share of a household's personal data, as JSON-able data (RGPD access).
+
+    The host files it under the plugin's name (`{"core": {...}, "creche": {...}}`), so two plugins
+    may use the same keys. Include every model of the plugin that leads to a household:
+    `core.rgpd.walk.export_tables(app_label, household_id)` dumps them all, and
+    tests/core/test_rgpd_walk.py fails for a household model missing from the export.
+    """
+
+
+@hookspec
+async def portail_rgpd_erasure_blockers(household_id: int) -> list[str]:
+    """*async* Why the household cannot be erased yet, in French, one reason a line (empty: nothing).
+
+    Erasure is refused (`ERASURE_BLOCKED`) while the household owes money or holds a live
+    commitment: an unpaid invoice, a contract running, a SEPA mandate in force. Erasing then would
+    destroy what the comptable public needs to recover the debt (RGPD art. 17.3.b and e).
+    """
 
 
 @hookspec
 async def portail_rgpd_erase(household_id: int) -> None:
     """*async* Erase or anonymise the plugin's personal data of a household (RGPD erasure).
 
-    Keep what the law requires to keep (accounting documents), stripped of what it does not.
+    Keep what the law requires to keep (accounting documents, signed SEPA mandates), stripped of
+    what it does not; `portail_rgpd_retention` purges it when its retention ends. Plugins run before
+    core; a stored file still referenced by a plugin's row is kept by core.
+    """
+
+
+@hookspec
+async def portail_rgpd_retention(policy: RetentionPolicy, today: date, dry_run: bool) -> dict[str, int]:
+    """*async* Purge the plugin's data past its retention period: `{category: count}`.
+
+    `policy` is the community's `[rgpd]` durations (core/rgpd/rules.py, table in docs/rgpd.md);
+    `today` is the Paris date of the run (tests pass a fixed one). With `dry_run` count what would
+    go and change nothing. Counts only, never personal data: the result is logged and printed.
+    Called by the maintenance run (plugins first, core last) and by `portail rgpd retention`;
+    it must be idempotent.
     """
 
 

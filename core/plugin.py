@@ -15,6 +15,7 @@ from types import ModuleType
 from core.config import Settings
 from core.contributions import DemarcheType, DocumentType, DownloadHandler, GraphQLContribution
 from core.hookspecs import hookimpl
+from core.rgpd.rules import RetentionPolicy
 
 AREAS = ("accounts", "households", "documents", "demarches", "news", "home", "billing", "mail", "rgpd")
 MODEL_MODULES = [f"core.{area}.models" for area in
@@ -64,20 +65,41 @@ def portail_demarche_types(settings: Settings) -> list[DemarcheType]:
 
 @hookimpl
 async def portail_rgpd_export(household_id: int) -> dict:
-    from core.billing.models import Invoice
-    from core.households.service import export_household
+    from core.rgpd.service import core_export
 
-    invoices = await Invoice.filter(household_id=household_id).order_by("issued_on").values(
-        "number", "regie_code", "kind", "issued_on", "period_start", "period_end", "total_cents", "paid_cents",
-        "status")
-    return {"household": await export_household(household_id), "invoices": invoices}
+    return await core_export(household_id)
+
+
+@hookimpl
+async def portail_rgpd_erasure_blockers(household_id: int) -> list[str]:
+    from core.rgpd.service import core_erasure_blockers
+
+    return await core_erasure_blockers(household_id)
 
 
 @hookimpl
 async def portail_rgpd_erase(household_id: int) -> None:
-    from core.households.service import erase_household
+    # Called after every plugin's (pluggy calls the last registered first): core knows by then
+    # which files a plugin still keeps.
+    from core.rgpd.service import erase_core
 
-    await erase_household(household_id)
+    await erase_core(household_id)
+
+
+@hookimpl
+async def portail_rgpd_retention(policy: RetentionPolicy, today: date, dry_run: bool) -> dict[str, int]:
+    from core.rgpd.service import core_retention
+
+    return await core_retention(policy, today, dry_run)
+
+
+@hookimpl
+async def portail_maintenance(today: date) -> dict[str, int]:
+    """The retention purge of every plugin runs with the maintenance (`[rgpd]` durations)."""
+    from core.rgpd.service import run_retention
+
+    done = await run_retention(today, dry_run=False)
+    return {f"rgpd.{key}": count for key, count in done.items() if count}
 
 
 @hookimpl

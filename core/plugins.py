@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         GraphQLContribution,
     )
     from core.permissions import Actor
+    from core.rgpd.rules import RetentionPolicy
 
 ENTRY_POINT_GROUP = "portail.plugins"
 
@@ -153,11 +154,32 @@ class PluginHost:
         results = await _await_all(self.pm.hook.portail_alerts(actor=actor, household_id=household_id))
         return [a for batch in reversed(results) for a in (batch or [])]
 
+    async def _each(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """(plugin name, result) of every implementation, in registration order (core first)."""
+        out: list[tuple[str, Any]] = []
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            result = impl.function(**kwargs)
+            out.append((impl.plugin_name, await result if inspect.isawaitable(result) else result))
+        return out
+
     async def rgpd_export(self, household_id: int) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        for part in await _await_all(list(reversed(self.pm.hook.portail_rgpd_export(household_id=household_id)))):
-            data.update(part or {})
-        return data
+        """`{plugin name: its share}`: two plugins using the same key never overwrite each other."""
+        return {name: part or {} for name, part in await self._each("portail_rgpd_export", household_id=household_id)}
+
+    async def rgpd_erasure_blockers(self, household_id: int) -> list[str]:
+        results = await self._each("portail_rgpd_erasure_blockers", household_id=household_id)
+        return [reason for _, reasons in results for reason in (reasons or [])]
+
+    async def rgpd_retention(self, policy: RetentionPolicy, today: date, dry_run: bool) -> dict[str, int]:
+        """`{"plugin.category": count}`; plugins first (their rows point to core), core last."""
+        done: dict[str, int] = {}
+        impls = list(reversed(self.pm.hook.portail_rgpd_retention.get_hookimpls()))
+        for impl in impls:
+            result = impl.function(policy=policy, today=today, dry_run=dry_run)
+            part = await result if inspect.isawaitable(result) else result
+            for key, count in (part or {}).items():
+                done[f"{impl.plugin_name}.{key}"] = int(count)
+        return done
 
     async def rgpd_erase(self, household_id: int) -> None:
         # Plugins first (their rows point to core), core last.

@@ -590,18 +590,35 @@ async def export_household(household_id: int) -> dict[str, Any]:
     }
 
 
-async def erase_household(household_id: int) -> None:
-    """Anonymise the household, its responsables, children and authorized people (ids are kept)."""
+async def erase_household(household_id: int, *, keep_debtor: bool = False) -> None:
+    """Anonymise the household, its responsables, children and authorized people (ids are kept).
+
+    With `keep_debtor` (the household has invoices still in their accounting retention) the debtor
+    record the invoices rely on stays: the household name, its postal address and the first
+    responsable's civility and names. A titre de recettes must designate its debtor precisely
+    (natural person: nom, prénom, adresse; instruction codificatrice n° 11-022-M0 du 16 décembre 2011
+    on the recovery of local authorities' receipts) and is kept 10 years (core/rgpd/rules.py); RGPD
+    art. 17.3.b lets a legal obligation override erasure. The retention purge calls this again
+    without `keep_debtor` once the last invoice is gone.
+    """
     async with in_transaction():
-        household = await _household(household_id)
+        household = await Household.get_or_none(id=household_id)
+        if household is None:
+            raise NotFound("foyer")
+        identity: dict[str, Any] = {} if keep_debtor else {
+            "name": "ANONYME", "address_line1": "", "address_line2": "", "postal_code": "", "city": ""}
         await Household.filter(id=household.id).update(
-            name="ANONYME", address_line1="", street_number="", street_name="", address_line2="", postal_code="",
-            city="", phone="", email="", family_situation="", allocataire_number="", quotient_familial=None,
-            reference_income_cents=None, income_given_on=None, search_text="", erased_at=now())
-        await Responsable.filter(household_id=household.id).update(
-            civility="", first_name="Anonyme", last_name="ANONYME", birth_date=None, email="", phone_mobile="",
-            phone_home="", phone_work="", address="", profession="", employer="", employer_address="",
-            employer_phone="")
+            **identity, phone="", email="", family_situation="", allocataire_number="", quotient_familial=None,
+            reference_income_cents=None, income_given_on=None, erased_at=household.erased_at or now(),
+            search_text="")  # an erased household is never found by the staff search
+        others = {"civility": "", "first_name": "Anonyme", "last_name": "ANONYME"}
+        contact = dict(birth_date=None, email="", phone_mobile="", phone_home="", phone_work="", address="",
+                       profession="", employer="", employer_address="", employer_phone="")
+        first = await Responsable.filter(household_id=household.id).order_by("rank").first()
+        await Responsable.filter(household_id=household.id).update(**others, **contact)
+        if keep_debtor and first is not None:
+            await Responsable.filter(id=first.id).update(civility=first.civility, first_name=first.first_name,
+                                                         last_name=first.last_name)
         child_ids = await Child.filter(household_id=household.id).values_list("id", flat=True)
         await Child.filter(household_id=household.id).update(
             first_name="Anonyme", last_name="ANONYME", sex="", birth_date=None, expected_birth_date=None, school="",

@@ -83,6 +83,13 @@ async def portail_rgpd_erase(household_id: int) -> None:
 
 
 @hookimpl
+async def portail_rgpd_retention(policy: Any, today: date, dry_run: bool) -> dict[str, int]:
+    from plugins.alsh_paj import service
+
+    return await service.rgpd_retention(policy, today, dry_run)
+
+
+@hookimpl
 async def portail_maintenance(today: date) -> dict[str, int]:
     from plugins.alsh_paj import service
 

@@ -25,6 +25,8 @@ from core.errors import Conflict, Forbidden, NotFound, PortailError, ValidationE
 from core.households.models import AuditLog, AuthorizedPerson, Child, Household
 from core.mail.service import queue_mail
 from core.permissions import Actor, require_confirmed, require_staff, require_user
+from core.rgpd.rules import RetentionPolicy
+from core.rgpd.walk import export_tables
 from core.timeutil import now, today
 from plugins.alsh_paj import rules
 from plugins.alsh_paj.models import (
@@ -974,12 +976,32 @@ async def alerts(household_id: int) -> list[Any]:
 
 async def rgpd_export(household_id: int) -> dict[str, Any]:
     bookings = await AlshBooking.filter(household_id=household_id).prefetch_related("lines__unit", "child", "period")
-    return {"alsh_paj": {"bookings": [{
+    return {"bookings": [{
         "number": rules.booking_number(b.number), "child": f"{b.child.first_name} {b.child.last_name}",
         "period": b.period.name, "created_at": b.created_at.isoformat(),
         "lines": [{"date": ln.date.isoformat(), "unit": ln.unit.name, "state": ln.state, "reason": ln.reason,
                    "present": ln.present} for ln in b.lines]} for b in bookings],
-        "child_links": await AlshChildLink.filter(household_id=household_id).values("child_id", "created_at")}}
+        "child_links": await AlshChildLink.filter(household_id=household_id).values("child_id", "created_at"),
+        "tables": await export_tables("alsh_paj", household_id)}
+
+
+async def rgpd_retention(policy: RetentionPolicy, today_: date, dry_run: bool) -> dict[str, int]:
+    """Booking lines (with their history) past `activity_months` after their day, then the bookings
+    left empty. The invoices keep what was billed."""
+    cutoff = policy.cutoff_months(today_, policy.activity_months)
+    old = AlshBookingLine.filter(date__lt=cutoff)
+    touched = set(await old.values_list("booking_id", flat=True))
+    young = set(await AlshBookingLine.filter(booking_id__in=list(touched) or [0], date__gte=cutoff)
+                .values_list("booking_id", flat=True))
+    emptied = sorted(touched - young)
+    done = {"booking_lines": await old.count(), "bookings": len(emptied)}
+    if dry_run:
+        return done
+    async with in_transaction():
+        await AlshLineEvent.filter(line__date__lt=cutoff).delete()
+        await old.delete()
+        await AlshBooking.filter(id__in=emptied or [0]).delete()
+    return done
 
 
 async def rgpd_erase(household_id: int) -> None:

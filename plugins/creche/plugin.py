@@ -140,10 +140,24 @@ async def portail_rgpd_export(household_id: int) -> dict[str, Any]:
 
 
 @hookimpl
+async def portail_rgpd_erasure_blockers(household_id: int) -> list[str]:
+    from plugins.creche import service
+
+    return await service.rgpd_erasure_blockers(household_id)
+
+
+@hookimpl
 async def portail_rgpd_erase(household_id: int) -> None:
     from plugins.creche import service
 
     await service.rgpd_erase(household_id)
+
+
+@hookimpl
+async def portail_rgpd_retention(policy: Any, today: date, dry_run: bool) -> dict[str, int]:
+    from plugins.creche import service
+
+    return await service.rgpd_retention(policy, today, dry_run)
 
 
 @hookimpl

@@ -6,11 +6,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from core import calendar as fr_calendar
@@ -28,6 +29,8 @@ from core.permissions import (
     require_staff,
     require_user,
 )
+from core.rgpd.rules import RetentionPolicy
+from core.rgpd.walk import export_tables
 from core.timeutil import now, today
 from plugins.creche import rules
 from plugins.creche.models import (
@@ -1057,7 +1060,7 @@ async def rgpd_export(household_id: int) -> dict[str, Any]:
     def rows(items: list[Any], *names: str) -> list[dict[str, Any]]:
         return [{n: (str(getattr(i, n)) if getattr(i, n) is not None else None) for n in names} for i in items]
 
-    return {"creche": {
+    return {
         "demandes": rows(await PlaceRequest.filter(household_id=household_id), "id", "child_id", "wished_services",
                          "start_date", "days_per_week", "hours_per_week", "status", "created_at"),
         "contrats": rows(await Contract.filter(household_id=household_id), "id", "number", "revision", "child_id",
@@ -1070,7 +1073,55 @@ async def rgpd_export(household_id: int) -> dict[str, Any]:
                           "departure"),
         "ressources": rows(await FamilyResources.filter(household_id=household_id), "id", "effective_date",
                            "annual_cents", "dependent_children", "aeeh_children", "source", "comment", "recorded_at"),
-    }}
+        "tables": await export_tables("creche", household_id),
+    }
+
+
+LIVE_CONTRACTS = (ContractStatus.DRAFT, ContractStatus.SENT, ContractStatus.RETURNED, ContractStatus.SIGNED)
+
+
+async def rgpd_erasure_blockers(household_id: int) -> list[str]:
+    """A contract in force (or being signed) binds the community and the family: end it first."""
+    live = await Contract.filter(Q(end_date__isnull=True) | Q(end_date__gte=today()),
+                                 household_id=household_id, status__in=LIVE_CONTRACTS).order_by("number")
+    return [f"contrat d'accueil n°{c.number} en cours : il doit être terminé avant l'effacement." for c in live]
+
+
+async def rgpd_retention(policy: RetentionPolicy, today_: date, dry_run: bool) -> dict[str, int]:
+    """Attendance, absences, occasional care and decided requests past `activity_months`; medical
+    certificates of absences past `health_months_after_leaving` (the file goes with core's orphan
+    purge); ended contracts once the invoices they back are past the accounting retention."""
+    activity = policy.cutoff_months(today_, policy.activity_months)
+    health = policy.cutoff_months(today_, policy.health_months_after_leaving)
+    queries = {
+        "attendance": Attendance.filter(day__lt=activity),
+        "absences": Absence.filter(end_date__lt=activity),
+        "occasional_care": OccasionalCare.filter(day__lt=activity),
+        "requests": PlaceRequest.filter(status__in=[RequestStatus.ACCEPTED, RequestStatus.REFUSED],
+                                        created_at__lt=datetime.combine(activity, time.min, tzinfo=UTC)),
+        "contracts": Contract.filter(status__in=[ContractStatus.ENDED, ContractStatus.REVISED],
+                                     end_date__lt=policy.invoices_cutoff(today_)),
+    }
+    certificates = Absence.filter(end_date__lt=health, certificate_id__isnull=False)
+    done = {name: await q.count() for name, q in queries.items()}
+    done["absence_certificates"] = await certificates.count()
+    # Resources back the fees of the contracts: they go with the household's last contract.
+    doomed_contracts = set(await queries["contracts"].values_list("id", flat=True))
+    keeping = {h for h, c in await Contract.all().values_list("household_id", "id") if c not in doomed_contracts}
+    resources = FamilyResources.filter(effective_date__lt=policy.invoices_cutoff(today_)) \
+        .exclude(household_id__in=list(keeping) or [0])
+    done["resources"] = await resources.count()
+    if dry_run:
+        return done
+    async with in_transaction():
+        await certificates.update(certificate_id=None)
+        await AttendanceCorrection.filter(attendance__day__lt=activity).delete()
+        for name, query in queries.items():
+            if name == "requests":
+                await Contract.filter(request_id__in=await query.values_list("id", flat=True)).update(request_id=None)
+            await query.delete()
+        await resources.delete()
+    return done
 
 
 async def rgpd_erase(household_id: int) -> None:
@@ -1083,3 +1134,5 @@ async def rgpd_erase(household_id: int) -> None:
         await OccasionalCare.filter(household_id=household_id).delete()
         await Contract.filter(household_id=household_id).update(request_id=None)
         await PlaceRequest.filter(household_id=household_id).delete()
+        # The resources are the basis of the fees billed (kept with the contracts), not the comments.
+        await FamilyResources.filter(household_id=household_id).update(comment="")

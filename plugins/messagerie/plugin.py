@@ -97,6 +97,13 @@ async def portail_rgpd_erase(household_id: int) -> None:
 
 
 @hookimpl
+async def portail_rgpd_retention(policy: Any, today: date, dry_run: bool) -> dict[str, int]:
+    from plugins.messagerie.service import rgpd_retention
+
+    return await rgpd_retention(policy, today, dry_run)
+
+
+@hookimpl
 async def portail_demo_data(settings: Settings, today: date) -> None:
     from plugins.messagerie.service import load_demo
 

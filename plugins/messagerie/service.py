@@ -5,6 +5,7 @@ caller through core.permissions; events are published to the real-time backend a
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from tortoise.functions import Count, Max
@@ -27,6 +28,8 @@ from core.files.service import (
 from core.households.models import Child, Household
 from core.mail.service import queue_mail
 from core.permissions import Actor, own_household_id, require_confirmed, require_staff, require_user
+from core.rgpd.rules import RetentionPolicy
+from core.rgpd.walk import export_tables
 from core.timeutil import now
 from plugins.messagerie import realtime
 from plugins.messagerie.models import MessageAttachment, MessageMessage, MessageThread, ThreadStatus
@@ -324,14 +327,26 @@ async def rgpd_export(household_id: int) -> dict[str, Any]:
     ids = [t.id for t in threads]
     by_thread = await messages_of(ids)
     files = await attachments_of([m.id for ms in by_thread.values() for m in ms])
-    return {"messagerie": [
+    return {"threads": [
         {"service": t.service, "serviceName": service_name(t.service), "status": t.status,
          "createdAt": t.created_at.isoformat(), "childId": t.child_id,  # type: ignore[attr-defined]
          "messages": [{"fromStaff": m.from_staff, "body": m.body, "createdAt": m.created_at.isoformat(),
                        "readAt": m.read_at.isoformat() if m.read_at else None,
                        "attachments": [a.file.original_filename for a in files.get(m.id, [])]}
                       for m in by_thread.get(t.id, [])]}
-        for t in threads]}
+        for t in threads], "tables": await export_tables("messagerie", household_id)}
+
+
+async def rgpd_retention(policy: RetentionPolicy, today: date, dry_run: bool) -> dict[str, int]:
+    """Threads whose last message is older than `messages_months` go with their messages and
+    attachments (core then purges the attached files nothing points to any more)."""
+    cutoff = datetime.combine(policy.cutoff_months(today, policy.messages_months), time.min, tzinfo=UTC)
+    old = MessageThread.filter(last_message_at__lt=cutoff)
+    ids = list(await old.values_list("id", flat=True))
+    done = {"threads": len(ids), "messages": await MessageMessage.filter(thread_id__in=ids or [0]).count()}
+    if not dry_run and ids:
+        await MessageThread.filter(id__in=ids).delete()
+    return done
 
 
 async def rgpd_erase(household_id: int) -> None:

@@ -39,6 +39,8 @@ from core.permissions import (
     require_user,
     staff_need_to_know,
 )
+from core.rgpd.rules import RetentionPolicy
+from core.rgpd.walk import export_tables
 from core.timeutil import now, today
 from plugins.prelevement import rules
 from plugins.prelevement.models import (
@@ -623,7 +625,7 @@ async def alerts_for(household_id: int) -> list[Any]:
 async def rgpd_export(household_id: int) -> dict[str, Any]:
     mandates = await SepaMandate.filter(household_id=household_id).prefetch_related("versions").order_by("id")
     debits = await SepaDebit.filter(household_id=household_id).select_related("batch").order_by("id")
-    return {"prelevement": {
+    return {
         "mandats": [{
             "rum": m.rum, "regie": m.regie_code, "statut": m.status, "titulaire": m.account_holder,
             "iban": m.iban, "bic": m.bic, "banque": m.bank_name, "mois_demarrage": m.start_month.isoformat(),
@@ -635,26 +637,67 @@ async def rgpd_export(household_id: int) -> dict[str, Any]:
         "prelevements": [{"facture": d.invoice_number, "montant_centimes": d.amount_cents,
                           "echeance": d.batch.due_date.isoformat(), "statut": d.status, "rejet": d.reject_code}
                          for d in debits],
-    }}
+        "tables": await export_tables("prelevement", household_id),
+    }
+
+
+IN_FORCE = (MandateStatus.ACTIVE, MandateStatus.SUSPENDED)
+NEVER_USED = (MandateStatus.PENDING, MandateStatus.REFUSED, MandateStatus.CANCELLED)
+
+
+async def rgpd_erasure_blockers(household_id: int) -> list[str]:
+    """A mandate in force (active, or suspended after rejects) must be stopped first (with FNAL for a
+    pending debit): erasing would cut a collection the family agreed to."""
+    live = await SepaMandate.filter(household_id=household_id, status__in=IN_FORCE).order_by("id")
+    return [f"mandat de prélèvement {m.rum} ({MandateStatus.LABELS[m.status].lower()}) : il doit être arrêté "
+            f"avant l'effacement." for m in live]
 
 
 async def rgpd_erase(household_id: int) -> None:
-    """Mask IBANs (country, key and last 4 digits stay for the accounting trail), drop holder names."""
+    """A mandate that was signed or debited is kept intact (IBAN, holder, amendments, signed copy):
+    the SEPA Core Rulebook (EPC016-06 §4.1) requires the creditor to store it after its end for as
+    long as the debtor may claim a refund (§4.6.4, 13 months); `rgpd_retention` purges it after
+    `sepa_mandate_months`. A request never validated nor debited is deleted now."""
     async with in_transaction():
         mandates = await SepaMandate.filter(household_id=household_id)
+        debited = set(await SepaDebit.filter(household_id=household_id).values_list("mandate_id", flat=True))
         for m in mandates:
-            m.iban = rules.mask_iban(m.iban).replace(" ", "")[:34]
-            m.amendment_original_iban = ""
-            m.account_holder = "Anonymisé"
+            if m.status in NEVER_USED and m.id not in debited and m.signed_on is None:
+                await SepaMandateVersion.filter(mandate_id=m.id).delete()
+                await m.delete()
+                continue
             m.information = ""
             if m.status in MandateStatus.LIVE:
                 m.status = MandateStatus.STOPPED
                 m.ended_at = now()
-            await m.save()
-        for v in await SepaMandateVersion.filter(mandate__household_id=household_id):
-            v.iban = rules.mask_iban(v.iban).replace(" ", "")[:34]
-            v.account_holder = "Anonymisé"
-            await v.save(update_fields=["iban", "account_holder"])
+            await m.save(update_fields=["information", "status", "ended_at"])
+
+
+def _last_activity(m: SepaMandate) -> date:
+    dates = [d for d in (m.last_collection_on, m.ended_at and m.ended_at.date(),
+                         m.decided_at and m.decided_at.date(), m.created_at.date()) if d]
+    return max(dates)
+
+
+async def rgpd_retention(policy: RetentionPolicy, today_: date, dry_run: bool) -> dict[str, int]:
+    """Mandates no longer in force whose last debit (or end) is older than `sepa_mandate_months`
+    go with their amendments and debits; batch files (pain.008 with names and IBANs) of that age
+    are emptied. The payments stay in core's accounting."""
+    cutoff = policy.cutoff_months(today_, policy.sepa_mandate_months)
+    ended = await SepaMandate.filter(status__in=[s for s in MandateStatus.LABELS if s not in
+                                                 (MandateStatus.PENDING, *IN_FORCE)])
+    old = [m.id for m in ended if _last_activity(m) < cutoff]
+    batches = SepaBatch.filter(due_date__lt=cutoff).exclude(xml="")
+    done = {"mandates": len(old), "debits": await SepaDebit.filter(mandate_id__in=old or [0]).count(),
+            "batch_files": await batches.count()}
+    if dry_run:
+        return done
+    async with in_transaction():
+        await SepaDebit.filter(mandate_id__in=old or [0]).delete()
+        await SepaMandateVersion.filter(mandate_id__in=old or [0]).delete()
+        await SepaMandate.filter(id__in=old or [0]).delete()
+        await batches.update(xml="")
+    return done
 
 
 async def demo_data(today_: date) -> None:

@@ -257,7 +257,7 @@ async def test_rgpd_export_and_erase(gql, host):
     await family.upload(START, {"service": CRECHE, "body": "Avec pièce jointe", "attachments": [None]},
                         {"attachments.0": ("certificat.pdf", PDF, "application/pdf")})
     exported = await host.rgpd_export(household.id)
-    [thread] = exported["messagerie"]
+    [thread] = exported["messagerie"]["threads"]
     assert thread["messages"][0]["body"] == "Avec pièce jointe"
     assert thread["messages"][0]["attachments"] == ["certificat.pdf"]
     await host.rgpd_erase(household.id)

@@ -368,20 +368,24 @@ async def test_regie_mandates_query_count_does_not_grow(gql):
     assert await run() == few
 
 
-async def test_rgpd_export_and_erase_mask_ibans(gql):
+async def test_rgpd_erase_keeps_signed_mandate_intact_and_drops_unused_request(gql):
+    """SEPA Core Rulebook (EPC016-06) §4.1: a signed mandate is stored intact after its end, as long
+    as a refund for an unauthorised debit may be claimed (§4.6.4); a request never validated goes."""
     _, household, _ = await make_family("fam@example.org")
     await make_mandate(household, "cdc")
+    unused = await make_mandate(household, "st_caprais", status=MandateStatus.PENDING, iban=IBAN_LBP)
+    await SepaMandate.filter(id=unused.id).update(signed_on=None)
     from core.plugins import get_host
 
     exported = await get_host().rgpd_export(household.id)
     assert exported["prelevement"]["mandats"][0]["iban"] == IBAN_CA
+    assert {row["iban"] for row in exported["prelevement"]["tables"]["SepaMandate"]} == {IBAN_CA, IBAN_LBP}
     await get_host().rgpd_erase(household.id)
     mandate = await SepaMandate.get(household_id=household.id)
-    assert IBAN_CA not in mandate.iban and mandate.iban.startswith("FR76") and mandate.iban.endswith("0189")
-    assert mandate.status == MandateStatus.STOPPED and mandate.account_holder == "Anonymisé"
-    version = await SepaMandateVersion.get(mandate=mandate)
-    assert IBAN_CA not in version.iban
-    assert rules.mask_iban(mandate.iban) == "FR76 **** **** **** **** ***0 189"
+    assert mandate.iban == IBAN_CA and mandate.regie_code == "cdc"  # kept intact for the refund period
+    assert mandate.status == MandateStatus.STOPPED and mandate.ended_at is not None
+    assert (await SepaMandateVersion.get(mandate=mandate)).iban == IBAN_CA
+    assert not await SepaMandate.exists(id=unused.id)
 
 
 async def test_demo_data(settings):
