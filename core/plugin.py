@@ -94,12 +94,9 @@ async def portail_rgpd_retention(policy: RetentionPolicy, today: date, dry_run: 
 
 
 @hookimpl
-async def portail_maintenance(today: date) -> dict[str, int]:
-    """The retention purge of every plugin runs with the maintenance (`[rgpd]` durations)."""
-    from core.rgpd.service import run_retention
-
-    done = await run_retention(today, dry_run=False)
-    return {f"rgpd.{key}": count for key, count in done.items() if count}
+def portail_startup(settings: Settings) -> None:
+    """A misspelt or negative `[rgpd]` duration fails at start-up, not at the first purge."""
+    RetentionPolicy.from_config(settings.section("rgpd"))
 
 
 @hookimpl
@@ -111,10 +108,16 @@ async def portail_demo_data(settings: Settings, today: date) -> None:
 
 @hookimpl
 async def portail_maintenance(today: date) -> dict[str, int]:
-    """PayFiP reconciliation: the result of every pending card operation fetched from the provider."""
+    """PayFiP reconciliation: the result of every pending card operation fetched from the provider;
+    then the RGPD retention purge of every plugin (`[rgpd]` durations, docs/rgpd.md)."""
     from core.billing.payfip import reconcile_pending
+    from core.rgpd.service import run_retention
 
-    return await reconcile_pending()
+    done = dict(await reconcile_pending())
+    purged = await run_retention(today, dry_run=False)
+    done.update({f"rgpd.{key}": count for key, count in purged.items() if count})
+    return done
+
 
 
 @hookimpl

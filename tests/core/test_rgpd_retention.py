@@ -194,3 +194,44 @@ async def test_plugins_purge_their_own_data():
     assert not await Absence.exists(id=old_absence.id)
     assert (await Absence.get(id=sick.id)).certificate_id is None  # health proof gone, absence kept
     assert not _path(certificate.stored_name).exists()  # nothing points to it any more: purged by core
+
+
+def test_misspelt_rgpd_key_refuses_to_start(settings):
+    from dataclasses import replace
+
+    from core.plugins import load_plugins
+
+    broken = replace(settings, raw={**settings.raw, "rgpd": {"message_months": 6}})
+    with pytest.raises(ValueError, match="message_months"):
+        load_plugins(broken)
+
+
+def test_cli_dry_run_shows_counts_then_purge_deletes(tmp_path):
+    """`portail rgpd retention --dry-run` as an operator runs it, over the demo data."""
+    import sqlite3
+    import subprocess
+
+    from tests.test_server_and_migrations import PORTAIL, _env
+
+    env = _env(tmp_path)
+    demo = subprocess.run([PORTAIL, "demo", "--no-serve"], env=env, capture_output=True, text=True, timeout=240)
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    db = tmp_path / "portail.sqlite3"
+
+    def attendance() -> int:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT COUNT(*) FROM creche_attendance").fetchone()[0]
+
+    before = attendance()
+    assert before > 0
+    # 2031-06-15: the demo's attendance of 2026 is past the 48 months of `activity_months`
+    dry = subprocess.run([PORTAIL, "rgpd", "retention", "--dry-run", "--today", "2031-06-15"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert "creche.attendance" in dry.stdout and "Simulation" in dry.stdout
+    assert "TESTBO" not in dry.stdout and "@" not in dry.stdout  # counts only, no personal data
+    assert attendance() == before
+    done = subprocess.run([PORTAIL, "rgpd", "retention", "--today", "2031-06-15"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert attendance() == 0

@@ -96,7 +96,7 @@ async def test_every_household_model_is_in_the_export():
     checked: list[str] = []
     cache: dict = {}
     rows: dict[type[Model], Model] = {}
-    for app_label, models in Tortoise.apps.items():
+    for _, models in Tortoise.apps.items():
         for model in models.values():
             if household_path(model) is None or model.__name__ in NOT_EXPORTED:
                 continue
