@@ -606,7 +606,8 @@ async def erase_household(household_id: int, *, keep_debtor: bool = False) -> No
         if household is None:
             raise NotFound("foyer")
         identity: dict[str, Any] = {} if keep_debtor else {
-            "name": "ANONYME", "address_line1": "", "address_line2": "", "postal_code": "", "city": ""}
+            "name": "ANONYME", "address_line1": "", "street_number": "", "street_name": "", "address_line2": "",
+            "postal_code": "", "city": ""}
         await Household.filter(id=household.id).update(
             **identity, phone="", email="", family_situation="", allocataire_number="", quotient_familial=None,
             reference_income_cents=None, income_given_on=None, erased_at=household.erased_at or now(),

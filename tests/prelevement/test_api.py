@@ -13,7 +13,7 @@ from core.billing.models import Invoice, Payment
 from core.households.models import Household
 from core.mail.service import send_pending
 from core.timeutil import today
-from plugins.prelevement import pain008
+from plugins.prelevement import pain008, rules
 from plugins.prelevement.models import (
     MandateStatus,
     SepaBatch,
