@@ -30,6 +30,8 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic.dataclasses import dataclass
 
+from core.rgpd.rules import RetentionPolicy
+
 BUNDLED_DEMO_CONFIG = Path(__file__).with_name("demo.toml")
 STRICT = ConfigDict(extra="forbid")
 ENV_PREFIX = "PORTAIL_"
@@ -254,6 +256,7 @@ class ConfigFile(BaseModel):
     document_types: tuple[Choice, ...] = ()
     billing: BillingConfig = BillingConfig()
     payfip: PayfipConfig = PayfipConfig()
+    rgpd: RetentionPolicy = RetentionPolicy()  # durations and their sources: core/rgpd/rules.py
     plugin: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
@@ -275,6 +278,7 @@ class Settings:
     accounts: AccountsConfig = AccountsConfig()
     billing: BillingConfig = BillingConfig()
     payfip: PayfipConfig = PayfipConfig()
+    rgpd: RetentionPolicy = RetentionPolicy()
     # The validated sections as plain data (`section()`, `plugin_config()`); plugin tables are
     # replaced by their validated values when the plugins are loaded.
     raw: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)

@@ -94,12 +94,6 @@ async def portail_rgpd_retention(policy: RetentionPolicy, today: date, dry_run: 
 
 
 @hookimpl
-def portail_startup(settings: Settings) -> None:
-    """A misspelt or negative `[rgpd]` duration fails at start-up, not at the first purge."""
-    RetentionPolicy.from_config(settings.section("rgpd"))
-
-
-@hookimpl
 async def portail_demo_data(settings: Settings, today: date) -> None:
     from core.demo import load_core_demo
 

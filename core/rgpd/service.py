@@ -52,8 +52,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def policy() -> RetentionPolicy:
-    """The community's retention policy (`[rgpd]`), defaults from core/rgpd/rules.py."""
-    return RetentionPolicy.from_config(get_settings().section("rgpd"))
+    """The community's retention policy (`[rgpd]`, typed), defaults from core/rgpd/rules.py."""
+    return get_settings().rgpd
 
 
 def _paris_midnight(day: date) -> datetime:

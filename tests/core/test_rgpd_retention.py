@@ -32,11 +32,32 @@ def test_policy_defaults_cutoffs_and_config_errors():
     assert policy.invoices_cutoff(TODAY) == date(2020, 1, 1)
     assert policy.cutoff_months(TODAY, policy.sepa_mandate_months) == date(2029, 4, 15)
     assert months_before(date(2030, 3, 31), 1) == date(2030, 2, 28)
-    assert RetentionPolicy.from_config({"messages_months": 6}).messages_months == 6
-    with pytest.raises(ValueError, match="inconnue"):
-        RetentionPolicy.from_config({"message_months": 6})
-    with pytest.raises(ValueError, match="entier positif"):
-        RetentionPolicy.from_config({"audit_months": -1})
+    assert RetentionPolicy(messages_months=6).messages_months == 6
+
+
+def _demo_config(**rgpd: object) -> dict:
+    import tomllib
+
+    from core.config import BUNDLED_DEMO_CONFIG
+
+    raw = tomllib.loads(BUNDLED_DEMO_CONFIG.read_text(encoding="utf-8"))
+    raw["rgpd"] = {**raw.get("rgpd", {}), **rgpd}
+    return raw
+
+
+def test_rgpd_section_is_typed_and_strict(tmp_path):
+    from core.config import ConfigError, load_settings, settings_from_dict
+
+    assert settings_from_dict(_demo_config(messages_months=6), tmp_path).rgpd.messages_months == 6
+    assert settings_from_dict(_demo_config(), tmp_path).rgpd.invoices_years == 10
+    with pytest.raises(ConfigError, match="message_months"):
+        settings_from_dict(_demo_config(message_months=6), tmp_path)
+    with pytest.raises(ConfigError, match="audit_months"):
+        settings_from_dict(_demo_config(audit_months=-1), tmp_path)
+    from core.config import BUNDLED_DEMO_CONFIG
+
+    env = {"DATABASE_URL": f"sqlite://{tmp_path / 'x.sqlite3'}", "PORTAIL_RGPD__AUDIT_MONTHS": "6"}
+    assert load_settings(BUNDLED_DEMO_CONFIG, environ=env).rgpd.audit_months == 6
 
 
 async def _stored(household: Household, user: User, created: datetime) -> StoredFile:
@@ -194,16 +215,6 @@ async def test_plugins_purge_their_own_data():
     assert not await Absence.exists(id=old_absence.id)
     assert (await Absence.get(id=sick.id)).certificate_id is None  # health proof gone, absence kept
     assert not _path(certificate.stored_name).exists()  # nothing points to it any more: purged by core
-
-
-def test_misspelt_rgpd_key_refuses_to_start(settings):
-    from dataclasses import replace
-
-    from core.plugins import load_plugins
-
-    broken = replace(settings, raw={**settings.raw, "rgpd": {"message_months": 6}})
-    with pytest.raises(ValueError, match="message_months"):
-        load_plugins(broken)
 
 
 def test_cli_dry_run_shows_counts_then_purge_deletes(tmp_path):
