@@ -120,6 +120,10 @@ class InvoiceLine(Model):
     amount_cents = fields.BigIntField()
     establishment = fields.CharField(max_length=300, default="")
     cancelled_at = fields.DatetimeField(null=True)
+    # Childcare part of the line for the tax credit (CGI 200 quater B), 0 when not eligible, and
+    # the nature of care; given by the plugin (InvoiceLineDraft.childcare_tax_credit).
+    tax_credit_cents = fields.BigIntField(default=0)
+    care_nature = fields.CharField(max_length=120, default="")
 
     class Meta:
         table = "core_invoice_line"

@@ -293,3 +293,68 @@ def invoice_mentions(*, issuer_name: str, issuer_role: str, recourse_court: str,
                            due_date=payment_due_date(issued_on, payment_days), recourse=recourse,
                            comptable=comptable, payment_ways=tuple(ways))
 
+
+
+# ---- crédit d'impôt pour frais de garde des jeunes enfants ----------------------------------------
+#
+# CGI art. 200 quater B; BOFiP BOI-IR-RICI-300 (https://bofip.impots.gouv.fr/bofip/865-PGP, version
+# of 26/06/2023):
+# - § 30: children "âgés de moins de six ans au 1er janvier de l'année d'imposition";
+# - § 140: the base is "les dépenses effectivement supportées au titre des seules dépenses liées à
+#   la garde des enfants": food and exceptional supplements (e.g. outings) are excluded, and the
+#   establishment must state the nature of the services and the detail of the amounts billed;
+# - only sums actually paid during the year count (an invoice of December paid in January counts
+#   the next year), net of the aids received (CAF's complément de libre choix du mode de garde,
+#   employer aid exempt under CGI art. 81, e.g. CESU préfinancés).
+# Care outside school hours of a child under six (garderie périscolaire, accueil de loisirs) is
+# "garde hors du domicile": the DGFiP's answer reported by Le Parisien and by MoneyVox
+# (moneyvox.fr/impot/actualites/103484) — "le coût
+# d'encadrement de l'enfant, s'il est âgé de moins de 6 ans, durant le temps périscolaire ouvre
+# droit au crédit d'impôt" — the meal itself not.
+
+
+def under_six_on_january_first(birth_date: date | None, year: int) -> bool:
+    """Born 2020-01-02: 5 years old on 1 January 2026 -> eligible for 2026; born 2020-01-01: 6 -> not."""
+    return birth_date is not None and birth_date > date(year - 6, 1, 1)
+
+
+@dataclass(frozen=True)
+class AttestationLine:
+    """An invoice line as the attestation sees it."""
+
+    invoice_id: int
+    child_id: int | None
+    amount_cents: int
+    tax_credit_cents: int  # childcare part (0: not childcare)
+    establishment: str = ""
+    care_nature: str = ""
+
+
+CareKey = tuple[int | None, str, str]  # (child_id, establishment, nature); nature "" = not childcare
+
+
+def split_payments(payments: list[tuple[int, int]], lines: list[AttestationLine]) -> dict[CareKey, int]:
+    """Split each payment `(invoice_id, cents)` over what its invoice billed, proportionally:
+    childcare per (child, establishment, nature of care), the rest per child with nature "".
+
+    Worked example: an invoice of 26.00 € for one child = ALSH day 13.00 € of which meal 3.50 €,
+    twice; a payment of 13.00 € (half) pays 9.50 € of childcare and 3.50 € of meals."""
+    buckets: dict[int, dict[CareKey, int]] = {}
+    for line in lines:
+        by = buckets.setdefault(line.invoice_id, {})
+        care = line.tax_credit_cents
+        if care:
+            key = (line.child_id, line.establishment, line.care_nature)
+            by[key] = by.get(key, 0) + care
+        rest = line.amount_cents - care
+        if rest:
+            key = (line.child_id, "", "")
+            by[key] = by.get(key, 0) + rest
+    out: dict[CareKey, int] = {}
+    for invoice_id, cents in payments:
+        by = buckets.get(invoice_id) or {(None, "", ""): 1}
+        keys = list(by)
+        for key, part in zip(keys, apportion(cents, [by[k] for k in keys]), strict=True):
+            if part:
+                out[key] = out.get(key, 0) + part
+    return out

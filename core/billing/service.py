@@ -268,7 +268,8 @@ async def _create_invoices(period: BillingPeriod, drafts: list[InvoiceLineDraft]
                     source_key=d.source_key, active_source_key=d.source_key, service_code=d.service_code,
                     designation=d.designation[:300], quantity=_quantity(d.quantity),
                     unit_price_cents=d.unit_price_cents, amount_cents=d.amount_cents,
-                    establishment=d.establishment[:300]))
+                    establishment=d.establishment[:300], tax_credit_cents=d.tax_credit_cents if child else 0,
+                    care_nature=d.care_nature[:120] if d.tax_credit_cents and child else ""))
             household = households[key[0]]
             if household.email:
                 subject, text, html = _render_mail(MAIL_TEMPLATE, {
@@ -424,7 +425,8 @@ async def issue_credit_note(actor: Actor, invoice_id: int | str, reason: str, am
                     child_name=line.child_name, service_code=line.service_code,
                     designation=f"Annulation : {line.designation}"[:300], quantity=line.quantity,
                     unit_price_cents=-line.unit_price_cents, amount_cents=-line.amount_cents,
-                    establishment=line.establishment))
+                    establishment=line.establishment, tax_credit_cents=-line.tax_credit_cents,
+                    care_nature=line.care_nature))
         else:
             assert amount_cents is not None
             amount = amount_cents
@@ -635,27 +637,46 @@ STATUS_LABELS = {rules.STATUS_UNPAID: "Non soldée", rules.STATUS_PARTIAL: "Part
 
 
 async def attestation_data(household_id: int, year: int) -> dict[str, Any]:
-    """What was paid in `year`, per child (payments split over the invoice's lines by child)."""
+    """What the household paid in `year` (payment date), split over what each invoice billed.
+
+    `fiscal`: per child under six on 1 January (CGI 200 quater B), the childcare paid for that
+    child only, per establishment and nature of care, CESU payments left out (employer aid, to be
+    deducted: see rules). `statement`: everything else (meals, other services, older children,
+    CESU), a plain payment statement that opens no tax credit."""
     payments = await Payment.filter(invoice__household_id=household_id, reversed_at__isnull=True,
                                     paid_on__gte=date(year, 1, 1), paid_on__lte=date(year, 12, 31))
     invoice_ids = sorted({p.invoice_id for p in payments})  # type: ignore[attr-defined]
-    lines = await InvoiceLine.filter(invoice_id__in=invoice_ids).values("invoice_id", "child_id", "amount_cents") if invoice_ids else []
-    per_invoice: dict[int, dict[int | None, int]] = defaultdict(lambda: defaultdict(int))
-    for row in lines:
-        per_invoice[row["invoice_id"]][row["child_id"]] += row["amount_cents"]
-    per_child: dict[int | None, int] = defaultdict(int)
-    for p in payments:
-        shares = per_invoice.get(p.invoice_id, {None: 1})  # type: ignore[attr-defined]
-        keys = list(shares)
-        for key, part in zip(keys, rules.apportion(p.amount_cents, [shares[k] for k in keys]), strict=True):
-            per_child[key] += part
+    rows = await InvoiceLine.filter(invoice_id__in=invoice_ids, cancelled_at__isnull=True).values(
+        "invoice_id", "child_id", "amount_cents", "tax_credit_cents", "establishment", "care_nature",
+        "service_code") if invoice_ids else []
+    lines = [rules.AttestationLine(invoice_id=r["invoice_id"], child_id=r["child_id"], amount_cents=r["amount_cents"],
+                                   tax_credit_cents=r["tax_credit_cents"], establishment=r["establishment"],
+                                   care_nature=r["care_nature"]) for r in rows]
+    cesu = [(p.invoice_id, p.amount_cents) for p in payments if p.method == PaymentMethod.CESU]  # type: ignore[attr-defined]
+    others = [(p.invoice_id, p.amount_cents) for p in payments if p.method != PaymentMethod.CESU]  # type: ignore[attr-defined]
+    split = rules.split_payments(others, lines)
     children = {c.id: c for c in await Child.filter(household_id=household_id)}
-    rows = []
-    for cid, amount in sorted(per_child.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
+    fiscal: dict[int, dict[str, Any]] = {}
+    statement: dict[int | None, int] = defaultdict(int)
+    for (cid, establishment, nature), cents in split.items():
         child = children.get(cid) if cid else None
-        under6 = bool(child and child.birth_date and child.birth_date > date(year - 6, 1, 1))
-        rows.append({"child": child, "amount_cents": amount, "under_six": under6})
-    return {"rows": rows, "total_cents": sum(p.amount_cents for p in payments), "year": year}
+        if nature and child is not None and rules.under_six_on_january_first(child.birth_date, year):
+            entry = fiscal.setdefault(child.id, {"child": child, "cares": [], "total_cents": 0})
+            entry["cares"].append({"establishment": establishment, "nature": nature, "amount_cents": cents})
+            entry["total_cents"] += cents
+        else:
+            statement[cid if child else None] += cents
+    for (cid, _est, _nature), cents in rules.split_payments(cesu, lines).items():
+        statement[cid if cid in children else None] += cents
+    fiscal_rows = [fiscal[k] for k in sorted(fiscal)]
+    for entry in fiscal_rows:
+        entry["cares"].sort(key=lambda c: (c["establishment"], c["nature"]))
+    statement_rows = [{"child": children.get(cid) if cid else None, "amount_cents": cents}
+                      for cid, cents in sorted(statement.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
+                      if cents]
+    return {"year": year, "fiscal": fiscal_rows, "statement": statement_rows,
+            "cesu_cents": sum(c for _, c in cesu), "total_cents": sum(p.amount_cents for p in payments),
+            "fiscal_cents": sum(e["total_cents"] for e in fiscal_rows)}
 
 
 async def attestation_pdf(actor: Actor, object_id: str) -> tuple[str, bytes]:
@@ -679,7 +700,8 @@ async def attestation_pdf(actor: Actor, object_id: str) -> tuple[str, bytes]:
     data = await attestation_data(hid, year)
     pdf = render_pdf("pdf/payment_attestation.html", {
         **data, "household": household, "referent": await _referent(hid), "issued_on": today()})
-    return f"attestation-paiement-{year}.pdf", pdf
+    name = "attestation-frais-de-garde" if data["fiscal"] else "releve-paiements"
+    return f"{name}-{year}.pdf", pdf
 
 
 async def household_unpaid_invoices(household_id: int) -> list[Invoice]:

@@ -32,3 +32,19 @@ class InvoiceLineDraft:
     child_id: int | None = None
     establishment: str = ""
     service_code: str = ""
+    # Crédit d'impôt pour frais de garde (CGI art. 200 quater B, BOFiP BOI-IR-RICI-300): the plugin
+    # says whether the line is the care ("garde") of `child_id` outside the home, how much of it is
+    # not (meals, outings: excluded from the base), and the nature of care printed on the
+    # attestation ("Accueil régulier en crèche", "Accueil de loisirs périscolaire"…).
+    childcare_tax_credit: bool = False
+    non_childcare_cents: int = 0
+    care_nature: str = ""
+
+    @property
+    def tax_credit_cents(self) -> int:
+        """The part of the line that is childcare for the tax credit (0 when not eligible)."""
+        if not self.childcare_tax_credit or self.child_id is None:
+            return 0
+        if self.amount_cents >= 0:
+            return max(0, self.amount_cents - max(0, self.non_childcare_cents))
+        return self.amount_cents  # a deduction reduces the childcare paid

@@ -287,7 +287,9 @@ class AlshUnitInput:
     name: str
     capacity: int
     tariff: JSON | None = strawberry.field(default=None, description="Grid as in core.billing.rules."
-                                           "tariff_grid_from_config, e.g. {method: \"flat\", flat_cents: 800}")
+                                           "tariff_grid_from_config, e.g. {method: \"flat\", flat_cents: 800}; "
+                                           "meal_cents: the meal's part of the price (left out of the "
+                                           "childcare tax credit), childcare: false for an outing")
     excludes: list[str] = strawberry.field(default_factory=list)
     requires: list[str] = strawberry.field(default_factory=list)
     billing_label: str = ""

@@ -951,8 +951,29 @@ async def invoice_lines(start: date, end: date, household_ids: list[int]) -> lis
             source_key=f"alsh:line:{ln.id}",
             designation=f"{unit.billing_label or unit.name} ({ln.date:%d/%m/%Y})",
             quantity="1", unit_price_cents=price, amount_cents=price, child_id=child.id,
-            establishment=f"{est.name} / {period.mode.name} / {period.name}", service_code=est.service_code))
+            establishment=f"{est.name} / {period.mode.name} / {period.name}", service_code=est.service_code,
+            **tax_credit_of(unit.tariff or {}, price, period.mode.kind)))
     return out
+
+
+def tax_credit_of(tariff: dict[str, Any], price_cents: int, mode_kind: str) -> dict[str, Any]:
+    """How a booked unit counts for the tax credit for childcare (CGI 200 quater B).
+
+    An accueil de loisirs is care outside the home of a child under six outside school hours
+    (périscolaire, mercredis, vacances): eligible, the age being checked on the attestation. What is
+    not care is excluded (BOFiP BOI-IR-RICI-300 § 140): the meal's part of the unit's price,
+    `tariff.meal_cents` (e.g. a "journée avec repas" at 13.00 € with `meal_cents = 350`: 9.50 € of
+    care), or the whole unit when `tariff.childcare = false` (an outing, a supplement). A unit with a
+    meal must say its `meal_cents`: the invoice must distinguish care from food."""
+    if tariff.get("childcare", True) is False:
+        return {}
+    try:
+        meal = max(0, int(tariff.get("meal_cents") or 0))
+    except (TypeError, ValueError):
+        meal = 0
+    nature = "Accueil de loisirs périscolaire" if mode_kind in ("mercredis", "periscolaire") else (
+        "Accueil de loisirs extrascolaire" if mode_kind == "vacances" else "Accueil de loisirs")
+    return {"childcare_tax_credit": True, "non_childcare_cents": min(meal, price_cents), "care_nature": nature}
 
 
 async def alerts(household_id: int) -> list[Any]:
@@ -1022,7 +1043,8 @@ async def rgpd_erase(household_id: int) -> None:
 
 
 # ---- demo -------------------------------------------------------------------------------------
-DEMO_TARIFF_DAY = {"method": "qf_brackets", "brackets": [[700, 850], [1100, 1100], ["max", 1300]]}
+# meal_cents: the meal's part of the price, left out of the tax-credit base (see tax_credit_of).
+DEMO_TARIFF_DAY = {"method": "qf_brackets", "brackets": [[700, 850], [1100, 1100], ["max", 1300]], "meal_cents": 350}
 DEMO_TARIFF_MORNING = {"method": "qf_brackets", "brackets": [[700, 400], [1100, 500], ["max", 650]]}
 
 

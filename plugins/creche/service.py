@@ -817,6 +817,13 @@ def _months(start: date, end: date) -> list[tuple[int, int]]:
     return out
 
 
+# Crèche fees are childcare for the tax credit (CGI 200 quater B; BOFiP BOI-IR-RICI-300: "établissements
+# d'accueil des enfants de moins de six ans"): the PSU fee covers the care, meals and hygiene included
+# in the hourly rate, never billed apart; deductions reduce it, dépassements add to it.
+CARE_REGULAR = "Accueil régulier en établissement d'accueil du jeune enfant (crèche)"
+CARE_OCCASIONAL = "Accueil occasionnel en établissement d'accueil du jeune enfant (crèche)"
+
+
 async def invoice_lines(period: Any, household_ids: list[int]) -> list[Any]:
     """Invoice line drafts of a batch of households: a few queries whatever the batch size. Each month
     is billed with the barème and the family's resources in force that month (`contract_periods`),
@@ -868,7 +875,8 @@ async def invoice_lines(period: Any, household_ids: list[int]) -> list[Any]:
                     source_key=f"creche:contract:{c.id}:{y:04d}-{m:02d}:{line.key or line.kind}",
                     designation=f"{contract_title(c)} – {c.child.first_name} – {line.designation}",
                     quantity=str(line.quantity), unit_price_cents=line.unit_price_cents, amount_cents=line.amount_cents,
-                    child_id=c.child_id, establishment=est.name, service_code=est.service_code))  # type: ignore[attr-defined]
+                    child_id=c.child_id, establishment=est.name, service_code=est.service_code,  # type: ignore[attr-defined]
+                    childcare_tax_credit=True, care_nature=CARE_REGULAR))
     for o in occasionals:
         est = o.establishment
         res = rules.resources_on(histories[o.household_id], o.day)  # type: ignore[attr-defined]
@@ -890,7 +898,8 @@ async def invoice_lines(period: Any, household_ids: list[int]) -> list[Any]:
             designation=f"{label} {est.name} – {o.child.first_name} – "
                         f"{o.day.strftime('%d/%m/%Y')} {o.start_time}-{o.end_time}",
             quantity=str(qty), unit_price_cents=hourly, amount_cents=amount, child_id=o.child_id,  # type: ignore[attr-defined]
-            establishment=est.name, service_code=est.service_code))
+            establishment=est.name, service_code=est.service_code,
+            childcare_tax_credit=True, care_nature=CARE_OCCASIONAL))
     return lines
 
 

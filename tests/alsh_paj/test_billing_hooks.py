@@ -60,6 +60,9 @@ async def test_invoice_lines_by_qf_less_justified_absences_and_timely_cancellati
     assert first.designation.startswith("MERCREDIS JOURNEE AVEC REPAS")
     assert first.establishment == "ALSH BRAUD ET ST LOUIS / MERCREDIS / MERCREDI FEV MARS AVRIL 2023 FILOUS FUTES"
     assert first.regie_code == "cdc" and first.service_code == "alsh"
+    # Accueil de loisirs is childcare for the tax credit; a unit without meal_cents counts whole.
+    assert first.childcare_tax_credit and first.care_nature == "Accueil de loisirs périscolaire"
+    assert first.tax_credit_cents == 1100
     assert by_key[f"alsh:line:{too_late_doc.id}"].unit_price_cents == 500  # flat grid
     no_qf_line = next(line for line in by_key.values() if line.household_id == no_qf.id)
     assert no_qf_line.unit_price_cents == 1300  # no QF: maximum tariff

@@ -42,7 +42,7 @@ class LinesPlugin:
 
     def add(self, household_id: int, key: str, designation: str, qty: str, unit: int, *, regie: str = "cdc",
             child_id: int | None = None, establishment: str = "ALSH BRAUD ET ST LOUIS / MERCREDIS",
-            service: str = "alsh") -> None:
+            service: str = "alsh", **extra: Any) -> None:
         from decimal import Decimal
 
         from core.billing.rules import round_cents
@@ -50,7 +50,7 @@ class LinesPlugin:
         self.lines.append(InvoiceLineDraft(
             household_id=household_id, regie_code=regie, source_key=key, designation=designation, quantity=qty,
             unit_price_cents=unit, amount_cents=round_cents(Decimal(qty) * unit), child_id=child_id,
-            establishment=establishment, service_code=service))
+            establishment=establishment, service_code=service, **extra))
 
 
 @pytest.fixture

@@ -243,7 +243,9 @@ async def test_payment_attestation(gql, lines_plugin):
     response = await fam.download(f"/files/attestation/{ha.id}-{year}")
     assert response.status_code == 200
     text = pdf_text(response.content)
-    assert f"Attestation de paiement {year}" in text
+    # Lines no plugin flagged as childcare: a payment statement, not a tax-credit attestation
+    # (tests/billing/test_attestation.py has the fiscal cases).
+    assert f"Relevé des paiements {year}" in text and "n'est pas une attestation fiscale" in text
     assert "Enfant1 MARTIN" in text and "26,00" in text and "13,00" in text and "39,00" in text
     assert (await (await gql.as_user(ub)).download(f"/files/attestation/{ha.id}-{year}")).status_code == 404
     assert (await fam.download(f"/files/attestation/{ha.id}-x")).status_code == 404

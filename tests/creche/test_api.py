@@ -351,6 +351,8 @@ async def test_invoice_lines_hook(gql):
     fee = by_key[f"creche:contract:{full.id}:{ym}:fee"]
     assert (fee.amount_cents, fee.regie_code, fee.child_id, fee.household_id) == (full.monthly_fee_cents, "cdc", kids[0].id, household.id)
     assert "Contrat n°1 – LA RITOURNELLE" in fee.designation
+    # Crèche care is childcare for the tax credit (CGI 200 quater B), the whole fee.
+    assert fee.childcare_tax_credit and fee.tax_credit_cents == fee.amount_cents and "crèche" in fee.care_nature
     overtime = by_key[f"creche:contract:{full.id}:{ym}:overtime"]
     assert (overtime.quantity, overtime.amount_cents) == ("0.50", round(full.hourly_fee_cents / 2 + 0.001))
     partial_fee = by_key[f"creche:contract:{partial.id}:{ym}:fee"]
