@@ -122,8 +122,8 @@ class InvoiceLine(Model):
     cancelled_at = fields.DatetimeField(null=True)
     # Childcare part of the line for the tax credit (CGI 200 quater B), 0 when not eligible, and
     # the nature of care; given by the plugin (InvoiceLineDraft.childcare_tax_credit).
-    tax_credit_cents = fields.BigIntField(default=0)
-    care_nature = fields.CharField(max_length=120, default="")
+    tax_credit_cents = fields.BigIntField(default=0, db_default=0)
+    care_nature = fields.CharField(max_length=120, default="", db_default="")
 
     class Meta:
         table = "core_invoice_line"

@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('core', '0003_household_structured_address')]
+    dependencies = [('core', '0004_household_search_text')]
 
     initial = False
 
@@ -11,11 +11,11 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='InvoiceLine',
             name='care_nature',
-            field=fields.CharField(default='', max_length=120),
+            field=fields.CharField(default='', db_default='', max_length=120),
         ),
         ops.AddField(
             model_name='InvoiceLine',
             name='tax_credit_cents',
-            field=fields.BigIntField(default=0),
+            field=fields.BigIntField(default=0, db_default=0),
         ),
     ]
