@@ -649,7 +649,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, environ: Mapping[s
     problems = cross_check(cfg, origin)
     if problems:
         raise ConfigError(problems)
-    base_dir = Path.cwd() if file == BUNDLED_DEMO_CONFIG else file.resolve().parent
+    base_dir = Path.cwd() if file.resolve() == BUNDLED_DEMO_CONFIG.resolve() else file.resolve().parent
     return settings_from_file(cfg, base_dir, origin)
 
 

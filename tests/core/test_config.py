@@ -200,3 +200,11 @@ def test_demo_refuses_a_database_that_is_not_its_own(tmp_path):
     with sqlite3.connect(tmp_path / "portail.sqlite3") as conn:
         emails = {row[0] for row in conn.execute("SELECT email FROM core_user")}
     assert emails == {"agent@cc-test.fr"}  # no admin@demo… with the published password
+
+
+def test_relative_paths_follow_the_config_file_except_for_the_bundled_demo(tmp_path, monkeypatch):
+    path = _write(tmp_path, MINIMAL + '\n[storage]\npath = "fichiers"\n')
+    monkeypatch.chdir(ROOT)
+    assert load_settings(path, environ={}).storage_path == tmp_path / "fichiers"
+    # The demo, however it is named (`-c core/demo.toml`), keeps its files under the working folder.
+    assert load_settings(Path("core/demo.toml"), environ={}).storage_path == ROOT / "data" / "files"
