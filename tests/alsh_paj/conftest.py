@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -86,8 +87,8 @@ async def complete_file(household: Household, kids: list[Child]) -> None:
             authorizations={a.code: True for a in settings.authorizations})
         await AuthorizedPerson.create(child=child, last_name="MARTIN", first_name="Louise", relation="grand-mère",
                                       phone_mobile="06 00 00 00 00", may_collect=False, is_contact=True)
-    for i, missing in enumerate(await missing_documents(household.id, "alsh_paj")):
-        stored = await StoredFile.create(stored_name=f"alsh-{household.id}-{i}", original_filename="document.pdf",
+    for missing in await missing_documents(household.id, "alsh_paj"):
+        stored = await StoredFile.create(stored_name=secrets.token_hex(20), original_filename="document.pdf",
                                          content_type="application/pdf", size=10, sha256="0" * 64,
                                          household=household)
         await Document.create(household=household, child_id=missing.child_id, type_code=missing.type_code,

@@ -10,7 +10,7 @@ from core.households.models import Child
 from core.permissions import Actor
 from plugins.alsh_paj import service
 from plugins.alsh_paj.models import AlshBooking, AlshBookingLine, AlshDayCounter
-from tests.alsh_paj.conftest import make_family, make_setup
+from tests.alsh_paj.conftest import complete_file, make_family, make_setup
 
 
 async def test_hundred_concurrent_requests_for_ten_places(settings):
@@ -21,6 +21,7 @@ async def test_hundred_concurrent_requests_for_ten_places(settings):
     user, household, _ = await make_family(children=0)
     kids = [await Child.create(household=household, first_name=f"E{i}", last_name="DUPONT",
                                birth_date=day.replace(year=day.year - 6)) for i in range(100)]
+    await complete_file(household, kids)
     actor = Actor.for_user(user)
 
     async def book(child: Child) -> str:
