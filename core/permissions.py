@@ -144,8 +144,10 @@ def own_household_id(actor: Actor) -> int:
 # invoices, mandates, messages) is shown to an agent only for the services the household USES: it has a
 # request, contract, booking, thread, démarche or invoice line with that service, as core and each
 # plugin report through the `portail_household_services` hook. Objects that belong to one service (a
-# contract, a booking, a thread) are further shown only to that service's agents; a document only when
-# its type is required by one of the agent's services the household uses. Admins see everything.
+# contract, a booking, a thread) are further shown only to that service's agents. A document is shown
+# when its type is required or handled by one of the agent's services, in any household: a family sends
+# the documents a service requires BEFORE it uses that service (no booking without them), so the
+# service's agents must be able to review them first. Admins see everything.
 # A denied object answers NOT_FOUND, exactly like a missing one.
 
 

@@ -32,7 +32,6 @@ from core.permissions import (
     own_household_id,
     require_confirmed,
     require_household,
-    require_household_data,
     require_staff,
     require_user,
     staff_need_to_know,
@@ -128,14 +127,22 @@ async def my_documents(actor: Actor) -> list[Document]:
 
 
 async def visible_to(actor: Actor, docs: list[Document]) -> list[Document]:
-    """The documents the caller needs to know (core.permissions): for an agent, those whose type is
-    required by one of their services that the household uses; admins all. One batched lookup."""
-    scope = await staff_need_to_know(actor, {d.household_id for d in docs})  # type: ignore[attr-defined]
-    if scope is None:
+    """The documents the caller needs to know (core.permissions), one batched lookup. For an agent:
+    a type one of their services REQUIRES, in any household (a family sends those before it may use
+    the service, so its agents review them first); a type one of their services only HANDLES (a signed
+    contract, an absence certificate, a RIB) in a household using that service. Admins: all."""
+    require_user(actor)
+    if actor.is_admin:
         return docs
-    required = {t.code: (*t.required_by, *t.handled_by) for t in document_types()}
-    return [d for d in docs if document_type_needed(required.get(d.type_code, ()),
-                                                    scope[d.household_id])]  # type: ignore[attr-defined]
+    if not actor.is_staff:
+        return []
+    types = {t.code: t for t in document_types()}
+    required = {code for code, t in types.items() if document_type_needed(t.required_by, actor.services)}
+    handled = [d for d in docs if d.type_code not in required]
+    scope = await staff_need_to_know(actor, {d.household_id for d in handled}) if handled else {}  # type: ignore[attr-defined]
+    return [d for d in docs if d.type_code in required
+            or (d.type_code in types and scope
+                and document_type_needed(types[d.type_code].handled_by, scope[d.household_id]))]  # type: ignore[attr-defined]
 
 
 async def _require_visible(actor: Actor, doc: Document) -> None:
@@ -149,7 +156,6 @@ async def household_documents(actor: Actor, household_id: int) -> list[Document]
     require_staff(actor)
     if not await Household.exists(id=household_id):
         raise NotFound("foyer")
-    await require_household_data(actor, household_id)
     docs = await Document.filter(household_id=household_id).select_related("child", "file") \
         .order_by("-uploaded_at", "-id")
     return await visible_to(actor, list(docs))

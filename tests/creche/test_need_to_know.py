@@ -33,10 +33,14 @@ async def test_crèche_objects_only_for_the_crèches_the_household_uses(gql):
         {"justificatif_domicile", "carnet_sante"}
     assert (await rit.ok(MEDICAL, id=str(kid.id)))["householdChild"]["medical"] is not None
 
+    # documents go by type: another crèche requires the same ones (a family applying there sends no new
+    # copy), the sport service none of them
+    assert {d["typeCode"] for d in (await pap.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"]} == \
+        {"justificatif_domicile", "carnet_sante"}
+    assert (await sport.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"] == []
     for agent in (pap, sport):
         await same_as_missing(agent, CONTRACT, {"id": str(contract.id)}, {"id": "999999"})
         await same_as_missing(agent, PLANNING, {"m": month, "h": str(household.id)}, {"m": month, "h": "999999"})
-        await same_as_missing(agent, HOUSEHOLD_DOCS, {"id": str(household.id)}, {"id": "999999"})
         result = await agent.execute(MEDICAL, {"id": str(kid.id)})
         assert result["data"]["householdChild"]["medical"] is None
         assert result["errors"][0]["extensions"]["code"] == "NOT_FOUND"
