@@ -82,6 +82,15 @@ async def test_monthly_run_bills_september_2025_at_the_new_plafond(gql, mailbox)
     assert (change.start, change.previous_monthly_fee_cents, change.monthly_fee_cents) == (date(2025, 9, 1), 66_393, 80_653)
     assert (await fam.ok(PERIODS, id=str(contract.id)))["crecheContractFeePeriods"][1]["recordedAt"] is not None
 
+    # the contract's PDF lists the revision with its reason
+    import io
+
+    import pypdf
+
+    pdf = await fam.download(f"/files/creche_contract/{contract.id}")
+    text = "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Révisions de la participation" in text and "01/09/2025" in text and "806,53" in text
+
     # another family cannot read these periods
     stranger, _, _ = await make_family("autre@example.org", name="MARTIN")
     assert await (await gql.as_user(stranger)).code(PERIODS, id=str(contract.id)) == "NOT_FOUND"
