@@ -58,3 +58,11 @@ async def migrate(host: PluginHost, database_url: str | None = None) -> None:
 
 async def close_db() -> None:
     await Tortoise.close_connections()
+
+
+async def lock_rows(model: Any, ids: list[int]) -> list[Any]:
+    """SELECT … FOR UPDATE on these rows, in id order so two callers never wait on each other in a
+    cycle (PostgreSQL; SQLite serialises writers anyway). Call inside a transaction: the locks last
+    until it ends, so a check made after them sees every write that committed before. Awaited as
+    objects on purpose: Tortoise drops FOR UPDATE from values() / values_list() queries."""
+    return await model.filter(id__in=sorted(set(ids))).order_by("id").select_for_update()

@@ -103,15 +103,19 @@ async def portail_demo_data(settings: Settings, today: date) -> None:
 @hookimpl
 async def portail_maintenance(today: date) -> dict[str, int]:
     """PayFiP reconciliation: the result of every pending card operation fetched from the provider;
-    then the RGPD retention purge of every plugin (`[rgpd]` durations, docs/rgpd.md)."""
+    then the RGPD retention purge of every plugin (`[rgpd]` durations, docs/rgpd.md); then login
+    throttle rows of past windows dropped."""
+    from core.accounts.service import forget_old_attempts
     from core.billing.payfip import reconcile_pending
     from core.rgpd.service import run_retention
 
     done = dict(await reconcile_pending())
     purged = await run_retention(today, dry_run=False)
     done.update({f"rgpd.{key}": count for key, count in purged.items() if count})
+    dropped = await forget_old_attempts()
+    if dropped:
+        done["login_throttle_rows_dropped"] = dropped
     return done
-
 
 
 @hookimpl

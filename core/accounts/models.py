@@ -67,3 +67,17 @@ class LoginFailure(Model):
 
     class Meta:
         table = "core_login_failure"
+
+
+class LoginThrottle(Model):
+    """Login attempts in the current window, per account (`a:<email>`) or per IP (`i:<ip>`).
+    A login claims one attempt on each row under a row lock BEFORE its password is checked, so
+    parallel guesses cannot all pass the limit; a successful login gives its attempt back."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=300, unique=True)
+    window_start = fields.DatetimeField()
+    attempts = fields.IntField(default=0)
+
+    class Meta:
+        table = "core_login_throttle"

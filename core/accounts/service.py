@@ -3,14 +3,16 @@ password change and reset. Tokens are random, single-use, expiring, stored hashe
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from core.accounts.models import AuthToken, LoginFailure, Role, TokenPurpose, User
+from core.accounts.models import AuthToken, LoginFailure, LoginThrottle, Role, TokenPurpose, User
 from core.accounts.rules import check_password_strength, hash_token, new_token, normalize_email
 from core.config import get_settings
 from core.errors import NotFound, PortailError, ValidationError
@@ -46,14 +48,26 @@ class InvalidToken(PortailError):
 
 
 def hash_password(password: str) -> str:
+    """Blocking (argon2 takes ~100 ms of CPU): request handlers use `hash_password_async`."""
     return _hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    """Blocking: request handlers use `verify_password_async`."""
     try:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def hash_password_async(password: str) -> str:
+    """argon2 in a worker thread (it releases the GIL), so one login does not stall every other
+    request of the process."""
+    return await asyncio.to_thread(hash_password, password)
+
+
+async def verify_password_async(password_hash: str | None, password: str) -> bool:
+    return await asyncio.to_thread(verify_password, password_hash, password)
 
 
 async def _issue_token(user: User, purpose: str, lifetime: timedelta, *, remember: bool = False) -> tuple[str, AuthToken]:
@@ -91,18 +105,31 @@ async def register(email: str, password: str, first_name: str, last_name: str) -
     check_password_strength(password)
     if not first_name.strip() or not last_name.strip():
         raise ValidationError("Nom et prénom sont obligatoires.", code="REQUIRED", field="lastName")
-    async with in_transaction():
-        existing = await User.get_or_none(email=email)
-        if existing is not None:
-            # Tell the owner of the address, not the caller.
-            await queue_mail(email, "mail/register_existing", {"user": existing, "link": _link("mot-de-passe-oublie", "")})
-            return
-        household = await Household.create(name=last_name.strip().upper(), email=email)
-        user = await User.create(email=email, password_hash=hash_password(password), role=Role.FAMILY,
-                                 household=household, first_name=first_name.strip(), last_name=last_name.strip())
-        await Responsable.create(household=household, rank=1, user=user, first_name=user.first_name,
-                                 last_name=user.last_name, email=email)
-        await _send_confirmation(user, staff_opened=False)
+    # Both paths do the same work, so the answer time does not tell whether the address has an
+    # account: one argon2 hash (kept for a new account, dropped otherwise) and one queued mail.
+    password_hash = await hash_password_async(password)
+    try:
+        async with in_transaction():
+            if await User.exists(email=email):
+                await _mail_existing_holder(email)
+                return
+            household = await Household.create(name=last_name.strip().upper(), email=email)
+            user = await User.create(email=email, password_hash=password_hash, role=Role.FAMILY,
+                                     household=household, first_name=first_name.strip(), last_name=last_name.strip())
+            await Responsable.create(household=household, rank=1, user=user, first_name=user.first_name,
+                                     last_name=user.last_name, email=email)
+            await _send_confirmation(user, staff_opened=False)
+    except IntegrityError:
+        # A concurrent registration of the same address won the unique email: same answer and
+        # same mail as when it already existed.
+        await _mail_existing_holder(email)
+
+
+async def _mail_existing_holder(email: str) -> None:
+    """Tell the holder of the address (not the caller) that someone tried to register with it."""
+    existing = await User.get(email=email)
+    await queue_mail(email, "mail/register_existing", {"user": existing, "link": _link("mot-de-passe-oublie", "")},
+                     household_id=existing.household_id)  # type: ignore[attr-defined]
 
 
 class HouseholdHasAccount(PortailError):
@@ -173,7 +200,7 @@ async def confirm_email(token: str, password: str | None = None) -> User:
                 raise ValidationError("Créez votre mot de passe pour activer votre compte.",
                                       code="PASSWORD_REQUIRED", field="password")
             check_password_strength(password)
-            user.password_hash = hash_password(password)
+            user.password_hash = await hash_password_async(password)
         user.email_confirmed_at = user.email_confirmed_at or now()
         await user.save(update_fields=["password_hash", "email_confirmed_at"])
     return user
@@ -185,13 +212,45 @@ async def resend_confirmation(actor: Actor) -> None:
         await _send_confirmation(user, staff_opened=False)
 
 
-async def _throttled(email: str, ip: str) -> bool:
+def _throttle_keys(email: str, ip: str) -> dict[str, int]:
+    """{row key: limit}. Keys are hashed: the table holds no address and no IP."""
     sec = get_settings().security
-    since = now() - timedelta(minutes=sec.failed_login_window_minutes)
-    per_account = await LoginFailure.filter(email=email, created_at__gte=since).count()
-    if per_account >= sec.max_failed_logins_per_account:
-        return True
-    return bool(ip) and await LoginFailure.filter(ip=ip, created_at__gte=since).count() >= sec.max_failed_logins_per_ip
+    keys = {"a:" + hash_token(email): sec.max_failed_logins_per_account}
+    if ip:
+        keys["i:" + hash_token(ip)] = sec.max_failed_logins_per_ip
+    return keys
+
+
+async def _claim_attempt(keys: dict[str, int]) -> None:
+    """Take one attempt on every key, or none (TOO_MANY_ATTEMPTS when one is at its limit).
+
+    The rows are locked (SELECT … FOR UPDATE, in key order) while they are read and bumped, so
+    parallel logins are counted one after the other: with a limit of 5, at most 5 passwords of
+    one account are ever checked in a window, however many requests arrive at once."""
+    at = now()
+    since = at - timedelta(minutes=get_settings().security.failed_login_window_minutes)
+    await LoginThrottle.bulk_create([LoginThrottle(key=k, window_start=at, attempts=0) for k in sorted(keys)],
+                                    ignore_conflicts=True)
+    async with in_transaction():
+        rows = await LoginThrottle.filter(key__in=list(keys)).order_by("key").select_for_update()
+        for row in rows:
+            if row.window_start < since:
+                row.window_start, row.attempts = at, 0  # the window has passed: start a new one
+            if row.attempts >= keys[row.key]:
+                raise TooManyAttempts()
+        for row in rows:
+            row.attempts += 1
+            await row.save(update_fields=["window_start", "attempts"])
+
+
+async def _give_back_attempt(email: str, ip: str) -> None:
+    """A successful login: the account's failures are forgiven, its IP gets its attempt back."""
+    keys = _throttle_keys(email, ip)
+    account_key = next(iter(keys))
+    await LoginThrottle.filter(key=account_key).update(attempts=0)
+    other = [k for k in keys if k != account_key]
+    if other:
+        await LoginThrottle.filter(key__in=other, attempts__gt=0).update(attempts=F("attempts") - 1)
 
 
 async def login(email: str, password: str, remember_me: bool, ip: str) -> tuple[str, AuthToken]:
@@ -200,19 +259,27 @@ async def login(email: str, password: str, remember_me: bool, ip: str) -> tuple[
         email = normalize_email(email)
     except ValidationError:
         raise InvalidCredentials() from None
-    if await _throttled(email, ip):
-        raise TooManyAttempts()
+    await _claim_attempt(_throttle_keys(email, ip))  # before the password is checked
     user = await User.get_or_none(email=email)
-    if user is None or not user.is_active or not verify_password(user.password_hash, password):
+    # An unknown or inactive account is checked against the dummy hash: same work, same answer.
+    known_hash = user.password_hash if user is not None and user.is_active else None
+    if not await verify_password_async(known_hash, password) or user is None:
         await LoginFailure.create(email=email, ip=ip)
         raise InvalidCredentials()
     sec = get_settings().security
     lifetime = timedelta(days=sec.remember_me_days) if remember_me else timedelta(hours=sec.session_hours)
     async with in_transaction():
         await LoginFailure.filter(email=email).delete()
+        await _give_back_attempt(email, ip)
         user.last_login_at = now()
         await user.save(update_fields=["last_login_at"])
         return await _issue_token(user, TokenPurpose.SESSION, lifetime, remember=remember_me)
+
+
+async def forget_old_attempts() -> int:
+    """Maintenance: throttle rows whose window has passed (they would be reset on next use)."""
+    since = now() - timedelta(minutes=get_settings().security.failed_login_window_minutes)
+    return await LoginThrottle.filter(window_start__lt=since).delete()
 
 
 async def actor_from_session(token: str | None, ip: str) -> Actor:
@@ -232,11 +299,12 @@ async def logout(actor: Actor) -> None:
 
 async def change_password(actor: Actor, current_password: str, new_password: str) -> None:
     user = require_user(actor)
-    if not verify_password(user.password_hash, current_password):
+    if not await verify_password_async(user.password_hash, current_password):
         raise ValidationError("Mot de passe actuel incorrect.", code="INVALID_CREDENTIALS", field="currentPassword")
     check_password_strength(new_password)
+    new_hash = await hash_password_async(new_password)
     async with in_transaction():
-        user.password_hash = hash_password(new_password)
+        user.password_hash = new_hash
         await user.save(update_fields=["password_hash"])
         # Other sessions end: a changed password is often a response to a leak.
         await AuthToken.filter(user=user, purpose=TokenPurpose.SESSION, used_at__isnull=True) \
@@ -260,10 +328,11 @@ async def request_password_reset(email: str) -> None:
 
 async def reset_password(token: str, new_password: str) -> None:
     check_password_strength(new_password)
+    new_hash = await hash_password_async(new_password)
     async with in_transaction():
         row = await _consume_token(token, TokenPurpose.RESET)
         user = row.user
-        user.password_hash = hash_password(new_password)
+        user.password_hash = new_hash
         # Following a mailed link proves the address.
         user.email_confirmed_at = user.email_confirmed_at or now()
         await user.save(update_fields=["password_hash", "email_confirmed_at"])
@@ -281,7 +350,12 @@ async def create_staff(email: str, password: str, first_name: str, last_name: st
     unknown = [s for s in services if s not in known]
     if unknown:
         raise ValidationError(f"Service(s) inconnu(s) : {', '.join(unknown)}", code="UNKNOWN_SERVICE", field="services")
+    taken = ValidationError("Un compte existe déjà pour cette adresse.", code="EMAIL_TAKEN", field="email")
     if await User.exists(email=email):
-        raise ValidationError("Un compte existe déjà pour cette adresse.", code="EMAIL_TAKEN", field="email")
-    return await User.create(email=email, password_hash=hash_password(password), role=role, services=services,
-                             first_name=first_name, last_name=last_name, email_confirmed_at=now())
+        raise taken
+    try:
+        return await User.create(email=email, password_hash=await hash_password_async(password), role=role,
+                                 services=services, first_name=first_name, last_name=last_name,
+                                 email_confirmed_at=now())
+    except IntegrityError:  # created meanwhile by a concurrent call: the unique email decides
+        raise taken from None

@@ -159,6 +159,9 @@ class AlshBookingLine(Model):
     cancelled_in_time = fields.BooleanField(default=False)
     present = fields.BooleanField(null=True)
     absence_justified = fields.BooleanField(default=False)
+    # "<child>:<day>:<unit>" while the state is ACTIVE, NULL otherwise (rules.active_key): unique, it
+    # keeps a child from holding two active lines for one unit on one day, whatever the race.
+    active_key = fields.CharField(max_length=40, null=True, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

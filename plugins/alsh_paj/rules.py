@@ -161,6 +161,11 @@ def effective_state(state: str, day: date, on: date) -> str:
     return state
 
 
+def active_key(child_id: int, day: date, unit_id: int) -> str:
+    """The unique key of an active line: (child 7, 2026-12-02, unit 3) -> "7:2026-12-02:3"."""
+    return f"{child_id}:{day.isoformat()}:{unit_id}"
+
+
 def booking_number(value: int) -> str:
     """5 -> '00005'."""
     return f"{value:05d}"

@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 
 from core import calendar
 from core.config import get_settings
+from core.db import lock_rows
 from core.errors import Conflict, Forbidden, NotFound, PortailError, ValidationError
 from core.households.models import AuditLog, AuthorizedPerson, Child, Household
 from core.mail.service import queue_mail
@@ -86,6 +87,7 @@ class Prepared:
     period: AlshPeriod
     lines: list[PreparedLine]
     household_id: int
+    units: dict[int, AlshUnit] = field(default_factory=dict)
 
 
 @dataclass
@@ -468,14 +470,24 @@ async def prepare(actor: Actor, child_id: int, period_id: int, selections: list[
         if s.date < today():
             raise ValidationError("Ce jour est passé.", code="DAY_NOT_BOOKABLE", field="selections",
                                   details={"date": s.date.isoformat()})
-    existing = await AlshBookingLine.filter(booking__child_id=child.id, booking__period_id=period.id,
+    await _check_against_existing(child.id, period.id, wanted, units)
+    requested_days = {s.date for s in wanted}
+    left = await _remaining(list(units), sorted(requested_days), units)
+    lines = [PreparedLine(date=s.date, unit=units[s.unit_id], remaining=left[(s.unit_id, s.date)]) for s in wanted]
+    return Prepared(child=child, period=period, lines=lines, household_id=household_id, units=units)
+
+
+async def _check_against_existing(child_id: int, period_id: int, wanted: list[Selection],
+                                  units: dict[int, AlshUnit]) -> None:
+    """« Already booked » and the exclusive / required unit rules against the child's active lines.
+    Run once in `prepare` (quick answer) and again in the write transaction under the child's lock,
+    where it decides: a concurrent request for the same child waits, then sees the committed lines."""
+    existing = await AlshBookingLine.filter(booking__child_id=child_id, booking__period_id=period_id,
                                             state__in=LineState.ACTIVE).values_list("date", "unit_id")
     existing_set = {(d, u) for d, u in existing}
     for s in wanted:
         if (s.date, s.unit_id) in existing_set:
-            raise ValidationError(f"{units[s.unit_id].name} est déjà réservé le {s.date:%d/%m/%Y}.",
-                                  code="ALREADY_BOOKED", field="selections",
-                                  details={"date": s.date.isoformat(), "unitId": str(s.unit_id)})
+            raise _already_booked(units[s.unit_id].name, s.date, s.unit_id)
     per_day: dict[date, set[int]] = defaultdict(set)
     for d, u in existing_set:
         per_day[d].add(u)
@@ -491,9 +503,23 @@ async def prepare(actor: Actor, child_id: int, period_id: int, selections: list[
                               details={"date": first.date.isoformat(), "unitId": str(first.unit_id),
                                        "problems": [{"date": p.date.isoformat(), "unitId": str(p.unit_id),
                                                      "code": p.code, "message": p.message} for p in problems]})
-    left = await _remaining(list(units), sorted(requested_days), units)
-    lines = [PreparedLine(date=s.date, unit=units[s.unit_id], remaining=left[(s.unit_id, s.date)]) for s in wanted]
-    return Prepared(child=child, period=period, lines=lines, household_id=household_id)
+
+
+def _already_booked(unit_name: str, day: date | None = None, unit_id: int | None = None) -> ValidationError:
+    if day is None:
+        return ValidationError(f"{unit_name} est déjà réservé ce jour-là.", code="ALREADY_BOOKED", field="selections")
+    return ValidationError(f"{unit_name} est déjà réservé le {day:%d/%m/%Y}.", code="ALREADY_BOOKED",
+                           field="selections", details={"date": day.isoformat(), "unitId": str(unit_id)})
+
+
+async def _lock_children(child_ids: list[int]) -> None:
+    """Row locks on the children (PostgreSQL), always in id order: bookings of one child are
+    decided one after the other, bookings of different children still run in parallel."""
+    await lock_rows(Child, child_ids)
+
+
+def _line_key(child_id: int, day: date, unit_id: int, state: str) -> str | None:
+    return rules.active_key(child_id, day, unit_id) if state in LineState.ACTIVE else None
 
 
 async def _next_number() -> int:
@@ -536,6 +562,8 @@ async def _event(line: AlshBookingLine, from_state: str, to_state: str, actor: A
 async def _set_state(line: AlshBookingLine, to_state: str, actor: Actor | None, note: str = "", **extra: Any) -> None:
     from_state = line.state
     line.state = to_state
+    if to_state not in LineState.ACTIVE:
+        extra["active_key"] = None  # the (child, day, unit) may be booked again
     for key, value in extra.items():
         setattr(line, key, value)
     await line.save(update_fields=["state", "updated_at", *extra.keys()])
@@ -571,17 +599,17 @@ async def _write_booking(actor: Actor, prepared: Prepared, number: int) -> AlshB
     booking = await AlshBooking.create(number=number, household_id=prepared.household_id,
                                        child_id=prepared.child.id, period_id=period.id,
                                        created_by_id=actor.user.id if actor.user else None)
+    child_id = prepared.child.id
     for p in prepared.lines:
         if await _take_place(p.unit, p.date):
-            state = LineState.ACCEPTEE if period.auto_accept else LineState.EN_ATTENTE
-            line = await AlshBookingLine.create(booking=booking, unit_id=p.unit.id, date=p.date, state=state,
-                                                holds_place=True)
+            state, holds, reason = (LineState.ACCEPTEE if period.auto_accept else LineState.EN_ATTENTE), True, ""
         elif waiting_list:
-            line = await AlshBookingLine.create(booking=booking, unit_id=p.unit.id, date=p.date,
-                                                state=LineState.LISTE_ATTENTE)
+            state, holds, reason = LineState.LISTE_ATTENTE, False, ""
         else:
-            line = await AlshBookingLine.create(booking=booking, unit_id=p.unit.id, date=p.date,
-                                                state=LineState.REFUSEE, reason=NO_PLACE)
+            state, holds, reason = LineState.REFUSEE, False, NO_PLACE
+        line = await AlshBookingLine.create(booking=booking, unit_id=p.unit.id, date=p.date, state=state,
+                                            holds_place=holds, reason=reason,
+                                            active_key=_line_key(child_id, p.date, p.unit.id, state))
         await _event(line, "", line.state, actor, line.reason)
     booking.period = period
     await _mail_booking(booking, "booking_received")
@@ -592,8 +620,24 @@ async def submit(actor: Actor, child_id: int, period_id: int, selections: list[S
     """« Valider »: one numbered booking, one line per (day, unit), each with its own state."""
     prepared = await prepare(actor, child_id, period_id, selections)
     number = await _next_number()
-    async with in_transaction():
-        return await _write_booking(actor, prepared, number)
+    return (await _write_bookings(actor, [prepared], [number]))[0]
+
+
+async def _write_bookings(actor: Actor, prepared: list[Prepared], numbers: list[int]) -> list[AlshBooking]:
+    """The write transaction of submit / copy: lock the children, re-check what other requests
+    may have booked since `prepare`, then take the places. The unique `active_key` is the last
+    guard: a duplicate that still reaches the database is the same ALREADY_BOOKED."""
+    try:
+        async with in_transaction():
+            await _lock_children([p.child.id for p in prepared])
+            for p in prepared:
+                wanted = [Selection(line.date, line.unit.id) for line in p.lines]
+                await _check_against_existing(p.child.id, p.period.id, wanted, p.units)
+            return [await _write_booking(actor, p, n) for p, n in zip(prepared, numbers, strict=True)]
+    except IntegrityError as exc:
+        if "active_key" not in str(exc):
+            raise
+        raise _already_booked("Cette prestation") from None
 
 
 async def expand_copy(actor: Actor, child_id: int, period_id: int, selections: list[Selection],
@@ -625,8 +669,7 @@ async def submit_copy(actor: Actor, child_id: int, period_id: int, selections: l
     targets = list(dict.fromkeys(int(t) for t in (target_child_ids or [child_id])))
     prepared = [await prepare(actor, t, period_id, expanded) for t in targets]
     numbers = [await _next_number() for _ in prepared]
-    async with in_transaction():
-        return [await _write_booking(actor, p, n) for p, n in zip(prepared, numbers, strict=True)]
+    return await _write_bookings(actor, prepared, numbers)
 
 
 # ---- family: bookings, planning, cancellation -----------------------------------------------
@@ -713,7 +756,7 @@ async def _free(line: AlshBookingLine, actor: Actor | None) -> None:
 
 async def _lock_lines(ids: list[int]) -> None:
     """Row locks on the lines (PostgreSQL) so two decisions on one line cannot both apply."""
-    await AlshBookingLine.filter(id__in=ids).select_for_update().values_list("id", flat=True)
+    await lock_rows(AlshBookingLine, ids)
 
 
 async def cancel_lines(actor: Actor, line_ids: list[int]) -> list[AlshBookingLine]:
@@ -1080,7 +1123,8 @@ async def create_demo(today_: date) -> None:
     for i, d in enumerate(days):
         await _take_place(day, d)
         line = await AlshBookingLine.create(booking=booking, unit=day, date=d, holds_place=True,
-                                            state=LineState.ACCEPTEE if i == 0 else LineState.EN_ATTENTE)
+                                            state=LineState.ACCEPTEE if i == 0 else LineState.EN_ATTENTE,
+                                            active_key=rules.active_key(junior.id, d, day.id))
         await AlshLineEvent.create(line=line, from_state="", to_state=line.state)
 
 

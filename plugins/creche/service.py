@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 from core import calendar as fr_calendar
 from core.config import ServiceConfig, get_settings
 from core.contributions import Alert, FileDownload
+from core.db import lock_rows
 from core.errors import Conflict, NotFound, ValidationError
 from core.files.service import download_id, store_upload
 from core.households.models import Child, Household
@@ -90,12 +91,17 @@ async def ensure_establishments() -> dict[str, Establishment]:
     """One establishment per crèche service of the configuration (created with defaults)."""
     existing = {e.service_code: e for e in await Establishment.all()}
     cfg = config()
+    missing = []
     for code, service in creche_services().items():
         if code not in existing:
             name, town = _display(service)
-            existing[code] = await Establishment.create(
+            missing.append(Establishment(
                 service_code=code, name=name, town=town, capacity=cfg.default_capacity, slot_minutes=cfg.slot_minutes,
-                opening_hours={str(d): list(cfg.default_opening) for d in range(5)})
+                opening_hours={str(d): list(cfg.default_opening) for d in range(5)}))
+    if missing:
+        # Requests arriving together on a fresh database: the unique service_code keeps one row each.
+        await Establishment.bulk_create(missing, ignore_conflicts=True)
+        existing = {e.service_code: e for e in await Establishment.all()}
     return existing
 
 
@@ -231,9 +237,17 @@ async def submit_request(actor: Actor, child_id: int, service_codes: list[str], 
     if missing:
         labels = ", ".join(getattr(m, "label", str(m)) for m in missing)
         raise ValidationError(f"Documents manquants : {labels}.", code="MISSING_DOCUMENTS", field="childId")
+    wished = list(dict.fromkeys(service_codes))
     async with in_transaction():
+        # Under the child's row lock, so two requests sent at once see each other.
+        await lock_rows(Child, [child.id])
+        open_requests = await PlaceRequest.filter(child_id=child.id, status__in=OPEN_REQUEST)
+        already = sorted({c for r in open_requests for c in (r.wished_services or [])} & set(wished))
+        if already:
+            raise Conflict("Une demande est déjà en cours pour cet enfant dans cette crèche.", code="REQUEST_EXISTS",
+                           field="serviceCodes", details={"serviceCodes": already})
         return await PlaceRequest.create(household_id=child.household_id, child=child,  # type: ignore[attr-defined]
-                                         wished_services=list(dict.fromkeys(service_codes)), start_date=start_date,
+                                         wished_services=wished, start_date=start_date,
                                          days_per_week=days_per_week, hours_per_week=hours_per_week, comment=comment)
 
 
@@ -262,6 +276,10 @@ async def decide_request(actor: Actor, request_id: int, code: str, status: str, 
     if status == RequestStatus.WAITING and (rank is None or rank < 1):
         raise ValidationError("Indiquez le rang sur la liste d'attente.", code="RANK_REQUIRED", field="rank")
     async with in_transaction():
+        # Two agents deciding at once: the second sees the first decision.
+        current = (await lock_rows(PlaceRequest, [req.id]))[0]
+        if current.status in (RequestStatus.ACCEPTED, RequestStatus.REFUSED):
+            raise Conflict("Cette demande a déjà été décidée.", code="ALREADY_DECIDED")
         req.status = status
         req.decision_comment = comment
         req.waiting_rank = rank if status == RequestStatus.WAITING else None
@@ -343,14 +361,36 @@ async def create_contract(actor: Actor, request_id: int, start: date, end: date 
     if req.status != RequestStatus.ACCEPTED:
         raise Conflict("Seule une demande acceptée donne lieu à un contrat.", code="REQUEST_NOT_ACCEPTED")
     schedule = _check_contract_input(req.establishment, start, end, schedule_items, weeks)
-    async with in_transaction():
-        last = await Contract.all().order_by("-number").first()
-        contract = await Contract.create(
-            number=(last.number + 1) if last else 1, establishment=req.establishment, household_id=req.household_id,  # type: ignore[attr-defined]
-            child_id=req.child_id, request=req, start_date=start, end_date=end,  # type: ignore[attr-defined]
-            schedule=rules.schedule_to_json(schedule), weeks_per_year=weeks,
-            **await _fees(req.household_id, start, schedule, weeks, req.establishment))  # type: ignore[attr-defined]
-    return await _load_contract(contract.id)
+    fees = await _fees(req.household_id, start, schedule, weeks, req.establishment)  # type: ignore[attr-defined]
+    # Numbers are community-wide (max + 1); the unique (number, revision) refuses a number taken
+    # by a concurrent creation, which then retries with the next: each round one of them wins.
+    for _ in range(20):
+        try:
+            async with in_transaction():
+                # One contract at a time for a child: checked under the child's row lock.
+                await lock_rows(Child, [req.child_id])  # type: ignore[attr-defined]
+                await _check_no_overlapping_contract(req.child_id, start, end)  # type: ignore[attr-defined]
+                last = await Contract.all().order_by("-number").first()
+                contract = await Contract.create(
+                    number=(last.number + 1) if last else 1, establishment=req.establishment,
+                    household_id=req.household_id, child_id=req.child_id, request=req,  # type: ignore[attr-defined]
+                    start_date=start, end_date=end, schedule=rules.schedule_to_json(schedule), weeks_per_year=weeks,
+                    **fees)
+            return await _load_contract(contract.id)
+        except IntegrityError:
+            continue  # a contract of another child took the same number meanwhile: take the next one
+    raise Conflict("Trop de contrats créés en même temps : réessayez.", code="BUSY")
+
+
+async def _check_no_overlapping_contract(child_id: int, start: date, end: date | None,
+                                         exclude_id: int | None = None) -> None:
+    query = Contract.filter(child_id=child_id, status__in=ACTIVE_CONTRACT)
+    if exclude_id is not None:
+        query = query.exclude(id=exclude_id)
+    for other in await query:
+        if (end is None or other.start_date <= end) and (other.end_date is None or start <= other.end_date):
+            raise Conflict(f"Cet enfant a déjà le contrat n°{other.number} sur cette période.",
+                           code="CONTRACT_EXISTS", field="startDate", details={"contractNumber": other.number})
 
 
 async def _load_contract(contract_id: int) -> Contract:
@@ -448,6 +488,9 @@ async def revise_contract(actor: Actor, contract_id: int, start: date, end: date
                               field="startDate")
     schedule = _check_contract_input(old.establishment, start, end, schedule_items, weeks)
     async with in_transaction():
+        # Two revisions at once: the second finds the contract already revised.
+        if (await lock_rows(Contract, [old.id]))[0].status == ContractStatus.REVISED:
+            raise Conflict("Action impossible dans l'état actuel du contrat.", code="INVALID_CONTRACT_STATUS")
         old.status, old.end_date = ContractStatus.REVISED, start - timedelta(days=1)
         await old.save(update_fields=["status", "end_date"])
         new = await Contract.create(
@@ -583,9 +626,17 @@ async def request_occasional(actor: Actor, child_id: int, code: str, day: date, 
         rules.check_within_opening(day, start, end, opening(est), shut_days(est, day, day))
     if day < today():
         raise ValidationError("Ce jour est passé.", code="INVALID_DATE", field="day")
-    if not rules.has_room(await _intervals(est, day), start, end, est.capacity, est.slot_minutes):
-        raise Conflict("La crèche est complète sur ce créneau.", code="CAPACITY_FULL")
     async with in_transaction():
+        # The crèche's row lock orders this check with the acceptances (decide_occasional), the
+        # child's with the same family's other requests.
+        await lock_rows(Establishment, [est.id])
+        await lock_rows(Child, [child.id])
+        if not rules.has_room(await _intervals(est, day), start, end, est.capacity, est.slot_minutes):
+            raise Conflict("La crèche est complète sur ce créneau.", code="CAPACITY_FULL")
+        for other in await OccasionalCare.filter(child_id=child.id, day=day).exclude(status="refused"):
+            if rules.parse_hhmm(other.start_time) < end and start < rules.parse_hhmm(other.end_time):
+                raise Conflict("Une demande d'accueil occasionnel existe déjà pour cet enfant sur ce créneau.",
+                               code="OCCASIONAL_EXISTS", field="startTime")
         return await OccasionalCare.create(household_id=child.household_id, child=child, establishment=est,  # type: ignore[attr-defined]
                                            day=day, start_time=rules.fmt_hhmm(start), end_time=rules.fmt_hhmm(end))
 
@@ -603,13 +654,18 @@ async def decide_occasional(actor: Actor, occasional_id: int, accept: bool, reas
     reason = reason.strip()
     if not accept and not reason:
         raise ValidationError("Indiquez le motif du refus.", code="REASON_REQUIRED", field="reason")
-    if accept:
-        est = occ.establishment
-        start, end = rules.parse_hhmm(occ.start_time), rules.parse_hhmm(occ.end_time)
-        if not rules.has_room(await _intervals(est, occ.day, exclude_occasional=occ.id), start, end, est.capacity,
-                              est.slot_minutes):
-            raise Conflict("La crèche est complète sur ce créneau.", code="CAPACITY_FULL")
     async with in_transaction():
+        # Capacity is decided under the crèche's row lock: two agents accepting the last place at
+        # once are served one after the other, and the second sees the first acceptance.
+        await lock_rows(Establishment, [occ.establishment.id])
+        if (await lock_rows(OccasionalCare, [occ.id]))[0].status != "pending":
+            raise Conflict("Cette demande a déjà été traitée.", code="ALREADY_DECIDED")
+        if accept:
+            est = occ.establishment
+            start, end = rules.parse_hhmm(occ.start_time), rules.parse_hhmm(occ.end_time)
+            if not rules.has_room(await _intervals(est, occ.day, exclude_occasional=occ.id), start, end, est.capacity,
+                                  est.slot_minutes):
+                raise Conflict("La crèche est complète sur ce créneau.", code="CAPACITY_FULL")
         occ.status = "accepted" if accept else "refused"
         occ.emergency = accept and emergency
         await occ.save(update_fields=["status", "emergency"])

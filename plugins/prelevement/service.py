@@ -26,6 +26,7 @@ from tortoise.transactions import in_transaction
 
 from core.config import RegieConfig, get_settings
 from core.contributions import FileDownload
+from core.db import lock_rows
 from core.errors import Conflict, NotFound, ValidationError
 from core.households.models import Household
 from core.households.rules import PostalAddress, postal_address
@@ -123,6 +124,12 @@ async def get_mandate(actor: Actor, mandate_id: int | str, *, family_only: bool 
     raise NotFound("mandat")
 
 
+async def _locked(mandate: SepaMandate) -> SepaMandate:
+    """The mandate re-read under its row lock (inside the caller's transaction): two decisions
+    sent at once (validate and refuse, cancel twice…) see each other's status."""
+    return (await lock_rows(SepaMandate, [mandate.id]))[0]
+
+
 async def _need_to_know(actor: Actor, mandates: list[SepaMandate]) -> list[SepaMandate]:
     """Mandates of the agent's régies, of households using one of the agent's services (core.permissions)."""
     scope = await staff_need_to_know(actor, {m.household_id for m in mandates})  # type: ignore[attr-defined]
@@ -175,6 +182,9 @@ async def request_mandate(actor: Actor, regie_codes: list[str], account_holder: 
                               field="startMonth")
     created: list[SepaMandate] = []
     async with in_transaction():
+        # One live mandate per household and régie: decided under the household's row lock, so two
+        # requests sent at once are checked one after the other.
+        await lock_rows(Household, [household_id])
         live = await SepaMandate.filter(household_id=household_id, regie_code__in=codes,
                                         status__in=MandateStatus.LIVE).values_list("regie_code", flat=True)
         if live:
@@ -208,6 +218,7 @@ async def cancel_request(actor: Actor, mandate_id: int | str) -> SepaMandate:
     require_user(actor)
     async with in_transaction():
         mandate = await get_mandate(actor, mandate_id, family_only=True)
+        mandate = await _locked(mandate)
         if mandate.status != MandateStatus.PENDING:
             raise Conflict("Seule une demande en cours peut être annulée.", code="NOT_PENDING")
         mandate.status = MandateStatus.CANCELLED
@@ -260,6 +271,7 @@ async def change_account(actor: Actor, mandate_id: int | str, account_holder: st
     account = rules.check_account(iban, bic, bank_name)
     async with in_transaction():
         mandate = await get_mandate(actor, mandate_id, family_only=True)
+        mandate = await _locked(mandate)
         if mandate.status not in (MandateStatus.PENDING, MandateStatus.ACTIVE):
             raise Conflict("Ce mandat n'est plus modifiable : faites une nouvelle demande.", code="NOT_ACTIVE")
         if mandate.last_collection_on is not None and not (mandate.amendment_original_iban
@@ -337,6 +349,7 @@ async def validate_mandate(actor: Actor, mandate_id: int | str) -> SepaMandate:
         raise NotFound("mandat")
     async with in_transaction():
         mandate = await get_mandate(actor, mandate_id)
+        mandate = await _locked(mandate)
         if mandate.status != MandateStatus.PENDING:
             raise Conflict("Seule une demande en cours peut être validée.", code="NOT_PENDING")
         mandate.status = MandateStatus.ACTIVE
@@ -357,6 +370,7 @@ async def refuse_mandate(actor: Actor, mandate_id: int | str, reason: str) -> Se
         raise ValidationError("Indiquez le motif du refus.", code="REQUIRED", field="reason")
     async with in_transaction():
         mandate = await get_mandate(actor, mandate_id)
+        mandate = await _locked(mandate)
         if mandate.status != MandateStatus.PENDING:
             raise Conflict("Seule une demande en cours peut être refusée.", code="NOT_PENDING")
         mandate.status = MandateStatus.REFUSED
@@ -564,6 +578,8 @@ async def record_reject(actor: Actor, debit_id: int | str, reason_code: str) -> 
         debit = await SepaDebit.get_or_none(id=did).select_related("batch", "mandate")
         if debit is None or not is_regie_staff(actor, debit.batch.regie_code):
             raise NotFound("prélèvement")
+        # Under the debit's row lock: a reject recorded twice at once reverses the payment once.
+        debit.status = (await lock_rows(SepaDebit, [debit.id]))[0].status
         if debit.status != DebitStatus.SENT:
             raise Conflict("Seul un prélèvement envoyé à la banque peut être rejeté.", code="NOT_SENT")
         label = rules.REJECT_REASONS[code]
