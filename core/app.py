@@ -1,4 +1,4 @@
-"""The ASGI application: Strawberry on Starlette, file downloads, health, plugin list."""
+"""The ASGI application: Strawberry on Starlette, file downloads, health, metrics, plugin list."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -13,22 +14,24 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from core import templating
 from core.accounts.service import actor_from_session
 from core.config import Settings, activate, get_settings
 from core.context import client_ip
-from core.db import close_db, init_db
+from core.db import close_db, init_db, tortoise_config
 from core.errors import NotFound, PortailError
 from core.files.service import content_disposition
-from core.graphql_support import DB_ID_MAX, PortailGraphQL, session_token_from
+from core.graphql_support import DB_ID_MAX, GRAPHIQL_STATIC, PortailGraphQL, session_token_from
 from core.http_security import (
     CSRF_HEADERS,
     BodyLimitMiddleware,
     ClientAddressMiddleware,
     CsrfMiddleware,
 )
+from core.ops.logs import RequestContextMiddleware, configure_from_settings
 from core.permissions import require_user
 from core.plugins import PluginHost, activate_host, load_plugins
 
@@ -38,36 +41,30 @@ log = logging.getLogger("portail")
 def bootstrap(settings: Settings | None = None, extra_plugins: dict[str, object] | None = None) -> PluginHost:
     """Settings, plugins and templates for this process (app, CLI and tests share this)."""
     settings = activate(settings or get_settings())
-    # Query values include IBANs and medical answers: never log them, whatever the root level says.
-    # aiosqlite's DEBUG lines print each statement with its parameters.
-    for name in ("tortoise.db_client", "aiosqlite"):
-        logging.getLogger(name).setLevel(logging.INFO)
+    configure_from_settings(settings)
     host = activate_host(load_plugins(settings, extra=extra_plugins))
     templating.configure(host.template_dirs())
     return host
 
 
-async def _background_worker(host: PluginHost, stop: asyncio.Event, interval: float = 15.0,
-                             maintenance_every: float = 3600.0) -> None:
-    """Deliver the outbox every `interval` seconds and run the plugins' maintenance hourly."""
+async def _background_worker(host: PluginHost, stop: asyncio.Event) -> None:
+    """Deliver the outbox every `poll_seconds`; run the plugins' maintenance when due, once across
+    every process and host sharing the database (a lease row, see `core.ops.service`)."""
     from core.mail.service import send_pending
+    from core.ops.service import run_maintenance
     from core.timeutil import today
 
-    loop = asyncio.get_running_loop()
-    next_maintenance = loop.time()
+    background = host.settings.background
+    every = timedelta(minutes=background.maintenance_minutes)
     while not stop.is_set():
         try:
             if host.settings.smtp.host:
                 await send_pending()
-            if loop.time() >= next_maintenance:
-                next_maintenance = loop.time() + maintenance_every
-                done = await host.maintenance(today())
-                if any(done.values()):
-                    log.info("maintenance: %s", done)
+            await run_maintenance(host, today(), every=every)
         except Exception:  # the worker must survive a broken row or a DB hiccup
             log.exception("background work failed")
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+            await asyncio.wait_for(stop.wait(), timeout=background.poll_seconds)
 
 
 def create_app(host: PluginHost | None = None, *, manage_db: bool = True, background: bool = True) -> Starlette:
@@ -75,7 +72,9 @@ def create_app(host: PluginHost | None = None, *, manage_db: bool = True, backgr
 
     host = host or bootstrap()
     settings = host.settings
-    graphql_app = PortailGraphQL(build_schema(host), host)
+    graphiql = settings.security.graphiql and settings.security.introspection
+    graphql_app = PortailGraphQL(build_schema(host), host, graphql_ide="graphiql" if graphiql else None)
+    db_config = tortoise_config(host)
     downloads = host.downloads()
 
     async def download(request: Request) -> Response:
@@ -104,8 +103,23 @@ def create_app(host: PluginHost | None = None, *, manage_db: bool = True, backgr
         }
         return Response(file.content, media_type=file.content_type, headers=headers)
 
-    async def health(_: Request) -> Response:
-        return JSONResponse({"status": "ok", "community": settings.community.name})
+    async def live(_: Request) -> Response:
+        """Liveness: the process answers (restart it when this fails); no dependency checked."""
+        return JSONResponse({"status": "ok"})
+
+    async def ready(_: Request) -> Response:
+        """Readiness: the database answers within 2 s and no shipped migration is pending."""
+        from core.ops.service import readiness
+
+        ok, checks = await readiness(db_config)
+        return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks},
+                            status_code=200 if ok else 503)
+
+    async def metrics_endpoint(_: Request) -> Response:
+        from core.ops.metrics import render
+
+        body, content_type = await render()
+        return Response(body, media_type=content_type)
 
     async def plugins_json(_: Request) -> Response:
         return JSONResponse({"enabled": list(host.enabled), "registered": host.plugin_names()})
@@ -132,10 +146,19 @@ def create_app(host: PluginHost | None = None, *, manage_db: bool = True, backgr
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
         Route("/files/{kind}/{object_id}", download, methods=["GET"]),
-        Route("/health", health),
+        Route("/health", ready),
+        Route("/health/live", live),
+        Route("/health/ready", ready),
         Route("/-/plugins.json", plugins_json),
     ]
-    middleware = [Middleware(ClientAddressMiddleware, settings=settings)]
+    if settings.metrics.enabled:
+        routes.append(Route(settings.metrics.path, metrics_endpoint))
+    if graphiql:
+        routes.append(Mount("/graphiql/static", StaticFiles(directory=GRAPHIQL_STATIC), name="graphiql"))
+    metrics_path = settings.metrics.path if settings.metrics.enabled else None
+    # Outermost: every answer (a 413 from the body limit too) gets its request id, log line and metrics.
+    middleware = [Middleware(RequestContextMiddleware, metrics_path=metrics_path),
+                  Middleware(ClientAddressMiddleware, settings=settings)]
     if settings.security.cors_origins:
         middleware.append(Middleware(
             CORSMiddleware, allow_origins=list(settings.security.cors_origins), allow_credentials=True,

@@ -29,11 +29,17 @@ console = Console()
 
 
 @app.callback()
-def root(config: Path | None = typer.Option(
+def root(ctx: typer.Context, config: Path | None = typer.Option(
         None, "--config", "-c", help="Configuration file (default: $PORTAIL_CONFIG, else ./portail.toml).")) -> None:
     """Portail Famille: administration commands."""
     if config is not None:
         os.environ["PORTAIL_CONFIG"] = str(config)  # inherited by server workers too
+    # Only server processes share Prometheus files: a command's counters would otherwise be added to
+    # the servers' (and its files left behind). This runs before anything imports prometheus_client.
+    if ctx.invoked_subcommand not in ("serve", "demo"):
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    elif os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        _multiprocess_metrics_dir()
 
 
 def run_with_db(fn: Callable[[], Awaitable[Any]], *, migrate_first: bool = False) -> Any:
@@ -78,6 +84,28 @@ def _developer_settings() -> None:
     from core.config import activate, load_settings
 
     activate(load_settings(allow_demo=True))
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """List the applied and pending migrations of core and of every enabled plugin."""
+    from core.app import bootstrap
+    from core.db import tortoise_config
+    from core.ops.service import migration_status
+
+    host = bootstrap()
+    config = tortoise_config(host)
+    states = run_with_db(lambda: migration_status(config))
+    pending = 0
+    for app_label in config["apps"]:
+        console.print(f"[bold]{app_label}[/bold]")
+        for state in (s for s in states if s.app == app_label):
+            pending += not state.applied
+            mark = "[green]appliquée[/green]" if state.applied else "[yellow]en attente[/yellow]"
+            console.print(f"  {state.name}  {mark}")
+    console.print(f"{pending} migration(s) en attente" if pending else "Base à jour.")
+    if pending:
+        raise typer.Exit(1)
 
 
 @db_app.command("makemigrations")
@@ -141,18 +169,58 @@ def demo(host: str = "127.0.0.1", port: int = 8000, serve: bool = typer.Option(T
         _serve(host, port)
 
 
-def _serve(host: str, port: int) -> None:
+def _serve(host: str, port: int, workers: int = 1, proxy_headers: bool | None = None,
+           forwarded_allow_ips: str | None = None) -> None:
     import uvicorn
 
-    uvicorn.run("core.app:create_app", factory=True, host=host, port=port, log_level="info")
+    from core.config import get_settings
+    from core.ops.logs import configure_from_settings
+
+    settings = get_settings()
+    configure_from_settings(settings)  # uvicorn's own lines (start, stop, worker deaths) use it too
+    if forwarded_allow_ips is None:  # default: the config's trusted proxies, else nobody
+        trusted = getattr(settings.security, "trusted_proxies", None) or ()
+        forwarded_allow_ips = ",".join(trusted) if not isinstance(trusted, str) else trusted
+    if proxy_headers is None:
+        proxy_headers = bool(forwarded_allow_ips)
+    if settings.metrics.enabled and workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        _multiprocess_metrics_dir()
+    uvicorn.run("core.app:create_app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips or "",
+                log_config=None, access_log=False)
+
+
+def _multiprocess_metrics_dir() -> None:
+    """prometheus-client sums the workers' counters through files in PROMETHEUS_MULTIPROC_DIR:
+    use the operator's folder (emptied: stale files from a previous run would be added) or a new one."""
+    import tempfile
+    from pathlib import Path
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="portail-metrics-")
+        return
+    path = Path(folder)
+    if path.exists():
+        for child in path.iterdir():
+            if child.suffix == ".db":
+                child.unlink()
+    else:
+        path.mkdir(parents=True)
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, migrate: bool = True) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000, migrate: bool = True,
+          workers: int = typer.Option(1, min=1, help="Worker processes (uvicorn), each with its background worker."),
+          proxy_headers: bool | None = typer.Option(
+              None, "--proxy-headers/--no-proxy-headers",
+              help="Believe X-Forwarded-For/-Proto from the trusted proxies (on when some are trusted)."),
+          forwarded_allow_ips: str | None = typer.Option(
+              None, help="Comma-separated proxy addresses to trust (default: [security] trusted_proxies, else none).")) -> None:
     """Serve the API (migrating first unless --no-migrate)."""
     if migrate:
         db_migrate()
-    _serve(host, port)
+    _serve(host, port, workers, proxy_headers, forwarded_allow_ips)
 
 
 @app.command("create-staff")
@@ -177,20 +245,25 @@ def create_staff(email: str, first_name: str, last_name: str,
 
 @app.command()
 def maintenance() -> None:
-    """Run the plugins' periodic housekeeping now (the server also runs it hourly)."""
+    """Run the plugins' periodic housekeeping now (the servers also run it, once per hour across
+    the cluster); refused while another process runs it."""
+    from core.ops.service import run_maintenance
     from core.plugins import get_host
     from core.timeutil import today
 
-    done = run_with_db(lambda: get_host().maintenance(today()))
+    done = run_with_db(lambda: run_maintenance(get_host(), today(), force=True))
+    if done is None:
+        console.print("[yellow]Maintenance déjà en cours dans un autre processus.[/yellow]")
+        raise typer.Exit(1)
     console.print(", ".join(f"{k}: {v}" for k, v in done.items()) or "Rien à faire.")
 
 
 @mail_app.command("send")
 def mail_send() -> None:
-    """Deliver pending mail now (ignoring the retry schedule)."""
-    from core.mail.service import send_pending
+    """Deliver pending mail now (ignoring the retry schedule; mail claimed by a worker is left to it)."""
+    from core.mail.service import send_all_pending
 
-    sent, failed = run_with_db(lambda: send_pending(ignore_schedule=True))
+    sent, failed = run_with_db(lambda: send_all_pending(ignore_schedule=True))
     console.print(f"{sent} envoyé(s), {failed} en échec")
 
 

@@ -172,6 +172,33 @@ class SecurityConfig:
     cors_origins: StrList = ()
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks); empty: none.
     trusted_proxies: StrList = ()
+    # GraphiQL at GET /graphql, served from the package (no CDN); off whenever introspection is off.
+    graphiql: bool = True
+
+
+@dataclass(frozen=True, config=STRICT)
+class LoggingConfig:
+    """`[logging]`: lines on standard error, human-readable or one JSON object per line."""
+
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+@dataclass(frozen=True, config=STRICT)
+class MetricsConfig:
+    """`[metrics]`: Prometheus exposition (docs/operations.md)."""
+
+    enabled: bool = True
+    path: str = Field(default="/metrics", pattern=r"^/[A-Za-z0-9_./-]*$")
+
+
+@dataclass(frozen=True, config=STRICT)
+class BackgroundConfig:
+    """`[background]`: the in-process worker of each server process: outbox every `poll_seconds`,
+    maintenance once across the cluster every `maintenance_minutes`."""
+
+    poll_seconds: float = Field(default=15.0, gt=0)
+    maintenance_minutes: int = Field(default=60, ge=1)
 
 
 @dataclass(frozen=True, config=STRICT)
@@ -257,6 +284,9 @@ class ConfigFile(BaseModel):
     billing: BillingConfig = BillingConfig()
     payfip: PayfipConfig = PayfipConfig()
     rgpd: RetentionPolicy = RetentionPolicy()  # durations and their sources: core/rgpd/rules.py
+    logging: LoggingConfig = LoggingConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    background: BackgroundConfig = BackgroundConfig()
     plugin: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
@@ -279,6 +309,9 @@ class Settings:
     billing: BillingConfig = BillingConfig()
     payfip: PayfipConfig = PayfipConfig()
     rgpd: RetentionPolicy = RetentionPolicy()
+    logging: LoggingConfig = LoggingConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    background: BackgroundConfig = BackgroundConfig()
     # The validated sections as plain data (`section()`, `plugin_config()`); plugin tables are
     # replaced by their validated values when the plugins are loaded.
     raw: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)

@@ -46,14 +46,19 @@ async def init_db(host: PluginHost, database_url: str | None = None) -> dict[str
 
 
 async def migrate(host: PluginHost, database_url: str | None = None) -> None:
-    """Apply the shipped migrations of core and every enabled plugin."""
+    """Apply the shipped migrations of core and every enabled plugin, under a cluster-wide lock
+    (PostgreSQL advisory lock): a second `portail db migrate`, or every worker of a rolling
+    deployment migrating at once, waits and then finds nothing left to do."""
     from tortoise.migrations.api import migrate as run_migrations
+
+    from core.ops.service import cluster_lock
 
     config = tortoise_config(host, database_url)
     _ensure_sqlite_folder(config["connections"]["default"])
     for app in config["apps"].values():
         importlib.import_module(app["migrations"])
-    await run_migrations(config=config)
+    async with cluster_lock(config["connections"]["default"], "portail.migrate"):
+        await run_migrations(config=config)
 
 
 async def close_db() -> None:

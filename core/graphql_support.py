@@ -6,6 +6,7 @@ import logging
 import re
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import strawberry
@@ -30,6 +31,7 @@ from core.permissions import Actor
 from core.plugins import PluginHost
 
 log = logging.getLogger("portail.graphql")
+GRAPHIQL_STATIC = Path(__file__).parent / "static" / "graphiql"
 
 
 def ctx(info: Info) -> Context:
@@ -195,6 +197,11 @@ class PortailGraphQL(GraphQL):
         origins = [*host.settings.security.cors_origins, host.settings.community.public_url]
         super().__init__(schema, multipart_uploads_enabled=True, allowed_origins=origins, **kwargs)
         self.host = host
+
+    @property
+    def graphql_ide_html(self) -> str:
+        """Strawberry's GraphiQL page with its assets served by us (`/graphiql/static/`), no CDN."""
+        return (GRAPHIQL_STATIC / "index.html").read_text(encoding="utf-8")
 
     async def get_context(self, request: Any, response: Any) -> Context:
         ip = client_ip(request)

@@ -160,8 +160,9 @@ async def portail_demo_data(settings: Settings, today: date) -> None:
 async def portail_maintenance(today: date) -> dict[str, int]:
     """*async* Periodic housekeeping (expire stale requests, lapse old mandates…): `{what: count}`.
 
-    Run hourly by every app process and by `portail maintenance`: it must be idempotent and safe
-    when two processes run it at once.
+    Run once per hour across the cluster (whichever server process takes the `core_lease` row) and
+    by `portail maintenance`, never twice at once; keep it idempotent all the same (a run killed
+    halfway is run again).
     """
 
 

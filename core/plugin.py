@@ -19,7 +19,7 @@ from core.rgpd.rules import RetentionPolicy
 
 AREAS = ("accounts", "households", "documents", "demarches", "news", "home", "billing", "mail", "rgpd")
 MODEL_MODULES = [f"core.{area}.models" for area in
-                 ("accounts", "households", "files", "documents", "demarches", "news", "billing", "mail")]
+                 ("accounts", "households", "files", "documents", "demarches", "news", "billing", "mail", "ops")]
 
 
 def _graphql_modules() -> list[ModuleType]:

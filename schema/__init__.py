@@ -14,6 +14,7 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from core.graphql_support import InputGuard, PortailSchema
+from core.ops.extension import OperationObserver
 from core.plugins import PluginHost
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
@@ -32,6 +33,7 @@ def build_schema(host: PluginHost) -> strawberry.Schema:
     subscription = _merge("Subscription", [c.subscription for c in contributions if c.subscription])
     sec = host.settings.security
     extensions: list = [
+        OperationObserver,  # operation name, outcome, latency: logs and metrics, never the document
         InputGuard,
         QueryDepthLimiter(max_depth=sec.graphql_max_depth),
         MaxAliasesLimiter(max_alias_count=sec.graphql_max_aliases),

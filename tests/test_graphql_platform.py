@@ -56,7 +56,7 @@ async def test_internal_errors_are_masked(gql, monkeypatch):
 async def test_graphiql_health_and_plugin_list(http):
     page = await http.get("/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200 and "graphiql" in page.text.lower()
-    assert (await http.get("/health")).json()["status"] == "ok"
+    assert (await http.get("/health")).json()["status"] == "ready"
     plugins = (await http.get("/-/plugins.json")).json()
     assert set(plugins["enabled"]) == {"creche", "alsh_paj", "prelevement", "messagerie"}
 

@@ -622,7 +622,7 @@ async def invoice_pdf(actor: Actor, invoice_id: int | str) -> tuple[Invoice, byt
         groups[head].append(line)
     household = await Household.get(id=invoice.household_id)  # type: ignore[attr-defined]
     corrects = await Invoice.get_or_none(id=invoice.corrects_id) if invoice.corrects_id else None  # type: ignore[attr-defined]
-    pdf = render_pdf("pdf/invoice.html", {
+    pdf = await render_pdf("pdf/invoice.html", {
         "invoice": invoice, "household": household, "referent": await _referent(household.id),
         "regie": get_settings().regie(invoice.regie_code), "groups": list(groups.items()),
         "balance_cents": invoice.balance_cents, "corrects": corrects,
@@ -698,7 +698,7 @@ async def attestation_pdf(actor: Actor, object_id: str) -> tuple[str, bytes]:
     if household is None:
         raise NotFound("attestation")
     data = await attestation_data(hid, year)
-    pdf = render_pdf("pdf/payment_attestation.html", {
+    pdf = await render_pdf("pdf/payment_attestation.html", {
         **data, "household": household, "referent": await _referent(hid), "issued_on": today()})
     name = "attestation-frais-de-garde" if data["fiscal"] else "releve-paiements"
     return f"{name}-{year}.pdf", pdf

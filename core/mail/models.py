@@ -26,6 +26,11 @@ class OutboxMail(Model):
     next_attempt_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     sent_at = fields.DatetimeField(null=True)
+    # Set once at queue time and kept across retries, so a receiver can tell a retry from a new mail.
+    message_id = fields.CharField(max_length=200, default="", db_default="")
+    # The lease of the process delivering it: another worker skips the row until `claimed_until`.
+    claimed_by = fields.CharField(max_length=64, default="", db_default="")
+    claimed_until = fields.DatetimeField(null=True)
 
     class Meta:
         table = "core_outbox_mail"

@@ -519,7 +519,7 @@ async def contract_pdf(actor: Actor, object_id: str) -> FileDownload:
     rows = [(rules.WEEKDAYS_FR[d], rules.fmt_hhmm(a), rules.fmt_hhmm(e)) for d, (a, e) in sorted(schedule.items())]
     service = creche_services().get(contract.establishment.service_code)
     history = (await resources_histories([contract.household_id]))[contract.household_id]  # type: ignore[attr-defined]
-    content = render_pdf("creche/pdf/contract.html", {
+    content = await render_pdf("creche/pdf/contract.html", {
         "periods": contract_periods(contract, history, config()),
         "contract": contract, "title": contract_title(contract), "child": contract.child, "household": household,
         "responsables": sorted(household.responsables, key=lambda r: r.rank), "rows": rows, "service": service,

@@ -326,7 +326,7 @@ async def mandate_pdf(actor: Actor, mandate_id: str) -> FileDownload:
     mandate = await get_mandate(actor, mandate_id)
     household = await Household.get(id=mandate.household_id)  # type: ignore[attr-defined]
     reg = get_settings().regie(mandate.regie_code)
-    pdf = render_pdf(f"{PLUGIN}/pdf/mandate.html", {
+    pdf = await render_pdf(f"{PLUGIN}/pdf/mandate.html", {
         "mandate": mandate, "regie": reg, "household": household, "today": today(),
         "iban_formatted": " ".join(mandate.iban[i:i + 4] for i in range(0, len(mandate.iban), 4)),
     })

@@ -1,0 +1,1 @@
+"""Operations: cluster-wide locks and leases, readiness, structured logs, Prometheus metrics."""
