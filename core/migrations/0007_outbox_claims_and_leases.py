@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('core', '0005_invoice_line_tax_credit')]
+    dependencies = [('core', '0006_login_throttle')]
 
     initial = False
 
