@@ -164,7 +164,8 @@ def create_app(host: PluginHost | None = None, *, manage_db: bool = True, backgr
             CORSMiddleware, allow_origins=list(settings.security.cors_origins), allow_credentials=True,
             allow_methods=["GET", "POST"], max_age=600,
             allow_headers=["Authorization", "Content-Type", *CSRF_HEADERS]))
-    middleware += [Middleware(CsrfMiddleware, settings=settings), Middleware(BodyLimitMiddleware, settings=settings)]
+    # The body limit wraps the CSRF check: a refused request is drained (bounded) before its 403.
+    middleware += [Middleware(BodyLimitMiddleware, settings=settings), Middleware(CsrfMiddleware, settings=settings)]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.host = host
     return app

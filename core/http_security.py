@@ -91,6 +91,16 @@ async def _json_error(send: Send, status: int, code: str, message: str,
     await send({"type": "http.response.body", "body": body})
 
 
+async def _drain(receive: Receive) -> None:
+    """Read the rest of a request body before answering it early. A server that closes a connection
+    with unread bytes makes the kernel reset it, and the client then sees a network error instead of
+    the answer. Bounded: the body limit middleware wraps `receive`."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+
+
 class ClientAddressMiddleware:
     """Rewrites `scope["client"]` with `resolve_client_ip`, so every reader (login throttle, audit,
     logs) sees the same address whatever server runs the app."""
@@ -202,9 +212,11 @@ class CsrfMiddleware:
             content_type = _header(scope, b"content-type").split(";")[0].strip().lower()
             custom = any(_header(scope, h.encode()) for h in CSRF_HEADERS)
             if origin == "null" or (origin and not self._same_site(scope, origin)):
+                await _drain(receive)
                 await _json_error(send, 403, "CSRF_REJECTED", "Origine de la requête non autorisée.")
                 return
             if content_type in _SIMPLE_CONTENT_TYPES and not custom:
+                await _drain(receive)
                 await _json_error(send, 403, "CSRF_REJECTED",
                                   "Requête refusée : l'en-tête Apollo-Require-Preflight ou X-Requested-With "
                                   "est requis pour une requête authentifiée par cookie.")

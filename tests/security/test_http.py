@@ -127,6 +127,21 @@ async def test_cookie_multipart_from_a_foreign_page_is_refused(http):
     assert (await Household.get(id=household.id)).city == "LATRESNE"
 
 
+async def test_a_refused_request_is_read_to_its_end_before_the_403(http, settings):
+    """Closing a connection with unread bytes resets it: the client would see a network error, not
+    the 403. The refused body is drained, within the body limit (beyond it: the 413)."""
+    user, _, _ = await make_family()
+    cookie = {"Cookie": f"portail_session={await session_token(user)}", "Origin": "https://evil.example",
+              "Content-Type": "multipart/form-data; boundary=x"}
+    body = Streamed(b"--x\r\n", b"y", 300 * 1024, b"\r\n--x--\r\n")
+    response = await http.post("/graphql", content=body, headers=cookie)
+    assert response.status_code == 403 and body.sent >= 300 * 1024
+    limit = settings.security.max_upload_files * settings.max_upload_bytes + settings.security.max_body_bytes
+    huge = Streamed(b"--x\r\n", b"y", limit * 4, b"\r\n--x--\r\n")
+    response = await http.post("/graphql", content=huge, headers=cookie)
+    assert response.status_code == 413 and huge.sent < limit + 2 * 1024 * 1024
+
+
 async def test_cookie_requests_the_front_end_can_send(http):
     user, household, _ = await make_family()
     cookie = {"Cookie": f"portail_session={await session_token(user)}"}
