@@ -19,6 +19,7 @@ from tortoise.transactions import in_transaction
 from core.accounts.rules import normalize_email
 from core.config import get_settings
 from core.contributions import Alert
+from core.db import lock_rows
 from core.errors import NotFound, ValidationError
 from core.households import rules
 from core.households.models import AuditLog, AuthorizedPerson, Child, Household, Responsable
@@ -280,6 +281,8 @@ async def save_other_responsable(actor: Actor, data: dict[str, Any], household_i
     _check_responsable(values)
     async with in_transaction():
         await _household(target)
+        # Two saves at once: the second waits for the first and updates the row it created.
+        await lock_rows(Household, [target])
         row = await Responsable.get_or_none(household_id=target, rank=2)
         if row is None:
             for key, label in (("first_name", "Prénom"), ("last_name", "Nom")):

@@ -781,10 +781,12 @@ async def record_attendance(actor: Actor, child_id: int, code: str, day: date, a
         d = rules.parse_hhmm(departure, "departure") if departure else None
     if d is not None and d <= a:
         raise ValidationError("Le départ doit suivre l'arrivée.", code="INVALID_PERIOD", field="departure")
-    row = await Attendance.get_or_none(child=child, day=day)
-    if row is not None and row.establishment_id != est.id:  # type: ignore[attr-defined]
-        raise Conflict("Présence déjà saisie dans une autre crèche.", code="CONFLICT")
     async with in_transaction():
+        # Under the child's row lock: two recordings at once give one row, the second a correction.
+        await lock_rows(Child, [child.id])
+        row = await Attendance.get_or_none(child=child, day=day)
+        if row is not None and row.establishment_id != est.id:  # type: ignore[attr-defined]
+            raise Conflict("Présence déjà saisie dans une autre crèche.", code="CONFLICT")
         if row is None:
             return await Attendance.create(child=child, establishment=est, day=day, arrival=rules.fmt_hhmm(a),
                                            departure=rules.fmt_hhmm(d) if d is not None else None,
