@@ -177,6 +177,18 @@ class SepaMandateRequestInput:
 
 
 @strawberry.input
+class SepaPaperMandateInput:
+    regie_code: str
+    account_holder: str
+    iban: str
+    bic: str = ""
+    bank_name: str = ""
+    start_month: date
+    signed_on: date = strawberry.field(description="The date the debtor signed the paper form (not in the future).")
+    information: str = ""
+
+
+@strawberry.input
 class SepaAccountChangeInput:
     account_holder: str
     iban: str
@@ -255,6 +267,15 @@ class SepaMutation:
     @strawberry.mutation(description="Staff: validate a pending request (the debit becomes active).")
     async def sepa_validate_mandate(self, info: Info, mandate_id: strawberry.ID) -> SepaMandateType:
         return SepaMandateType.from_model(await service.validate_mandate(actor(info), mandate_id))
+
+    @strawberry.mutation(description="Staff of the régie: register a mandate signed on paper at the desk; active at "
+                                     "once, with the optional scan of the signed form. The family is mailed.")
+    async def sepa_register_paper_mandate(self, info: Info, household_id: strawberry.ID, input: SepaPaperMandateInput,
+                                          file: Upload | None = None) -> SepaMandateType:
+        m = await service.register_paper_mandate(
+            actor(info), household_id, input.regie_code, input.account_holder, input.iban, input.bic,
+            input.bank_name, input.start_month, input.signed_on, input.information, file)
+        return SepaMandateType.from_model(m)
 
     @strawberry.mutation(description="Staff: refuse a pending request, with the reason mailed to the family.")
     async def sepa_refuse_mandate(self, info: Info, mandate_id: strawberry.ID, reason: str) -> SepaMandateType:

@@ -233,6 +233,22 @@ def is_lapsed(reference: date | None, on: date) -> bool:
     return on > add_months(reference, LAPSE_MONTHS)
 
 
+def check_paper_signature(signed_on: date, on: date) -> None:
+    """A paper mandate registered at the desk carries the date the debtor signed it: not in the
+    future (a mandate is valid from its signature, EPC SDD Core rulebook PT-04.12 / AT-25 « date of
+    signing »), and not so old that it has already lapsed unused (36 months, rulebook 4.5.1 — the
+    same rule `is_lapsed` applies to active mandates).
+
+    Worked examples (registered on 2026-11-24): signed 2026-11-24 or 2023-11-24 is accepted;
+    2026-11-25 is SIGNED_ON_IN_FUTURE; 2023-11-23 is SIGNED_ON_TOO_OLD (it lapsed on 2026-11-24)."""
+    if signed_on > on:
+        raise ValidationError("La date de signature du mandat ne peut pas être dans le futur.",
+                              code="SIGNED_ON_IN_FUTURE", field="signedOn")
+    if is_lapsed(signed_on, on):
+        raise ValidationError(f"Un mandat signé il y a plus de {LAPSE_MONTHS} mois sans avoir servi est caduc : "
+                              "faites signer un nouveau mandat.", code="SIGNED_ON_TOO_OLD", field="signedOn")
+
+
 def amount_text(cents: int) -> str:
     """Integer cents -> XML decimal with two digits ("12.34")."""
     if cents < 0:

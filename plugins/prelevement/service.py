@@ -18,6 +18,7 @@ from __future__ import annotations
 import secrets
 import zlib
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -163,6 +164,52 @@ def _holder(value: str) -> str:
     return holder
 
 
+@dataclass(frozen=True)
+class MandateForm:
+    """A mandate form checked the same way whoever fills it (the family online, an agent at the desk)."""
+
+    holder: str
+    account: rules.BankAccount
+    start: date
+    information: str
+
+
+def _check_form(account_holder: str, iban: str, bic: str, bank_name: str, start_month: date,
+                information: str) -> MandateForm:
+    holder = _holder(account_holder)
+    account = rules.check_account(iban, bic, bank_name)
+    start = rules.first_of_month(start_month)
+    if start < rules.first_of_month(today()):
+        raise ValidationError("Le mois de démarrage ne peut pas être passé.", code="INVALID_START_MONTH",
+                              field="startMonth")
+    return MandateForm(holder=holder, account=account, start=start, information=(information or "").strip()[:2000])
+
+
+async def _create_mandates(household_id: int, codes: list[str], form: MandateForm, *, by: Any,
+                           field: str = "regieCodes", **state: Any) -> list[SepaMandate]:
+    """One mandate per régie with its version 1, inside the caller's transaction; MANDATE_EXISTS when
+    the household already has a live one (pending or active) with one of these régies. The check is
+    made under the household's row lock, so two requests or registrations sent at once (the family's
+    and the desk's included) are decided one after the other (PostgreSQL; SQLite serialises writers)."""
+    await lock_rows(Household, [household_id])
+    live = await SepaMandate.filter(household_id=household_id, regie_code__in=codes,
+                                    status__in=MandateStatus.LIVE).values_list("regie_code", flat=True)
+    if live:
+        raise Conflict("Une demande ou un prélèvement existe déjà pour cette régie.", code="MANDATE_EXISTS",
+                       field=field, details={"regieCodes": sorted(set(live))})
+    account = form.account
+    created: list[SepaMandate] = []
+    for code in codes:
+        mandate = await SepaMandate.create(
+            household_id=household_id, regie_code=code, rum=rules.build_rum(code, household_id, today()),
+            account_holder=form.holder, iban=account.iban, bic=account.bic, bank_name=account.bank_name,
+            start_month=form.start, information=form.information, **state)
+        await SepaMandateVersion.create(mandate=mandate, version=1, account_holder=form.holder, iban=account.iban,
+                                        bic=account.bic, bank_name=account.bank_name, created_by=by)
+        created.append(mandate)
+    return created
+
+
 # ---- family journeys --------------------------------------------------------------------------
 async def request_mandate(actor: Actor, regie_codes: list[str], account_holder: str, iban: str, bic: str,
                           bank_name: str, start_month: date, information: str = "") -> list[SepaMandate]:
@@ -174,31 +221,11 @@ async def request_mandate(actor: Actor, regie_codes: list[str], account_holder: 
         raise ValidationError("Choisissez au moins une régie.", code="REQUIRED", field="regieCodes")
     for code in codes:
         regie(code, field="regieCodes")
-    holder = _holder(account_holder)
-    account = rules.check_account(iban, bic, bank_name)
-    start = rules.first_of_month(start_month)
-    if start < rules.first_of_month(today()):
-        raise ValidationError("Le mois de démarrage ne peut pas être passé.", code="INVALID_START_MONTH",
-                              field="startMonth")
-    created: list[SepaMandate] = []
+    form = _check_form(account_holder, iban, bic, bank_name, start_month, information)
     async with in_transaction():
-        # One live mandate per household and régie: decided under the household's row lock, so two
-        # requests sent at once are checked one after the other.
-        await lock_rows(Household, [household_id])
-        live = await SepaMandate.filter(household_id=household_id, regie_code__in=codes,
-                                        status__in=MandateStatus.LIVE).values_list("regie_code", flat=True)
-        if live:
-            raise Conflict("Une demande ou un prélèvement existe déjà pour cette régie.", code="MANDATE_EXISTS",
-                           field="regieCodes", details={"regieCodes": sorted(set(live))})
-        for code in codes:
-            mandate = await SepaMandate.create(
-                household_id=household_id, regie_code=code, rum=rules.build_rum(code, household_id, today()),
-                account_holder=holder, iban=account.iban, bic=account.bic, bank_name=account.bank_name,
-                start_month=start, information=(information or "").strip()[:2000], requested_by=user)
-            await SepaMandateVersion.create(mandate=mandate, version=1, account_holder=holder, iban=account.iban,
-                                            bic=account.bic, bank_name=account.bank_name, created_by=user)
+        created = await _create_mandates(household_id, codes, form, by=user, requested_by=user)
+        for mandate in created:
             await _mail(mandate, "request_received")
-            created.append(mandate)
     return created
 
 
@@ -380,6 +407,52 @@ async def refuse_mandate(actor: Actor, mandate_id: int | str, reason: str) -> Se
         await mandate.save(update_fields=["status", "refusal_reason", "decided_by_id", "decided_at", "ended_at",
                                           "updated_at"])
         await _mail(mandate, "refused")
+    return mandate
+
+
+async def register_paper_mandate(actor: Actor, household_id: int | str, regie_code: str, account_holder: str,
+                                 iban: str, bic: str, bank_name: str, start_month: date, signed_on: date,
+                                 information: str = "", upload: Any = None) -> SepaMandate:
+    """A mandate the debtor signed on paper at the régie's desk: active at once, signed on
+    `signed_on`, with the same checks as the family's request and the optional scan of the signed form
+    as its signed document. Staff of the régie only (FORBIDDEN otherwise), for a household the agent
+    may see under the need-to-know rule through one of the régie's services (NOT_FOUND otherwise,
+    like a missing household). Audited; the family is mailed."""
+    from core.documents.models import Document, DocumentStatus
+    from core.files.service import store_upload
+    from core.households.models import AuditLog
+
+    user = require_user(actor)
+    regie(regie_code)
+    require_regie_staff(actor, regie_code)
+    try:
+        hid = int(household_id)
+    except (TypeError, ValueError):
+        raise NotFound("foyer") from None
+    scope = await staff_need_to_know(actor, [hid])
+    if scope is not None and not scope[hid] & regie_services(regie_code):
+        raise NotFound("foyer")
+    if not await Household.exists(id=hid):
+        raise NotFound("foyer")
+    form = _check_form(account_holder, iban, bic, bank_name, start_month, information)
+    rules.check_paper_signature(signed_on, today())
+    async with in_transaction():
+        (mandate,) = await _create_mandates(hid, [regie_code], form, by=user, field="regieCode",
+                                            status=MandateStatus.ACTIVE, signed_on=signed_on,
+                                            decided_by=user, decided_at=now())
+        if upload is not None:
+            stored = await store_upload(upload, household_id=hid, uploaded_by_id=user.id)
+            mandate.signed_document = await Document.create(
+                household_id=hid, type_code=DOC_SIGNED, file=stored, uploaded_by=user,
+                comment=f"Mandat {mandate.rum} (formulaire papier)",
+                # scanned by the agent from the original in hand: nothing left to review
+                status=DocumentStatus.ACCEPTED, reviewed_by=user, reviewed_at=now())
+            await mandate.save(update_fields=["signed_document_id", "updated_at"])
+        await AuditLog.create(actor_id=user.id, action="sepa_paper_mandate", entity="sepa_mandate",
+                              entity_id=mandate.id, household_id=hid,
+                              detail={"regie": regie_code, "rum": mandate.rum, "signed_on": signed_on.isoformat(),
+                                      "scan": mandate.signed_document_id is not None})  # type: ignore[attr-defined]
+        await _mail(mandate, "paper_registered")
     return mandate
 
 

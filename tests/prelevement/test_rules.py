@@ -203,3 +203,19 @@ def test_due_date_too_soon_for_the_bank():
 ])
 def test_address_required_outside_the_eea(iban, required):
     assert rules.address_required(iban) is required
+
+
+
+@pytest.mark.parametrize(("signed", "code"), [(date(2026, 11, 24), None), (date(2023, 11, 24), None),
+                                              (date(2026, 11, 25), "SIGNED_ON_IN_FUTURE"),
+                                              (date(2023, 11, 23), "SIGNED_ON_TOO_OLD")])
+def test_paper_signature_date_worked_examples(signed, code):
+    """Registered on 2026-11-24: signed that day or exactly 36 months before is fine; a day in the
+    future, or a day before the 36 months (lapsed unused, rulebook 4.5.1), is refused."""
+    on = date(2026, 11, 24)
+    if code is None:
+        rules.check_paper_signature(signed, on)
+        return
+    with pytest.raises(ValidationError) as err:
+        rules.check_paper_signature(signed, on)
+    assert (err.value.code, err.value.field) == (code, "signedOn")
