@@ -132,7 +132,9 @@ def expand_copy(source: dict[date, set[int]], start: date, end: date, weekdays: 
 
     Each target day receives the units of the source day with the same weekday (the last source
     day of that weekday wins); `weekdays` (ISO numbers) restricts the copy, None = every weekday
-    that has a source; only the period's open days are kept.
+    that has a source; only the period's open days are kept. The source days themselves are kept
+    only inside [start, end]: a family who copies a Wednesday onto the next month's Wednesdays asked
+    for those, not for the source day again (issue 14, point 7).
     """
     by_weekday: dict[int, set[int]] = {}
     for day in sorted(source):
@@ -143,7 +145,8 @@ def expand_copy(source: dict[date, set[int]], start: date, end: date, weekdays: 
         if start <= day <= end and day.isoweekday() in allowed and day.isoweekday() in by_weekday:
             out[day] = set(by_weekday[day.isoweekday()])
     for day, units in source.items():
-        out.setdefault(day, set()).update(units)
+        if start <= day <= end:
+            out.setdefault(day, set()).update(units)
     return out
 
 

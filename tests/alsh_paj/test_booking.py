@@ -142,6 +142,19 @@ async def test_copy_mode_range_weekdays_and_other_child(gql, alsh):
     assert bad["extensions"] == {"code": "INVALID_RANGE", "field": "rangeEnd"}
 
 
+async def test_copy_preview_range_excludes_the_source_day(gql, alsh):
+    """Issue 14 point 7: the source day outside the range is not previewed nor booked."""
+    user, _, kids = await make_family(children=1)
+    g = await gql.as_user(user)
+    source, start, end = alsh.wednesdays[1], alsh.wednesdays[3], alsh.wednesdays[4]
+    data = {"childId": str(kids[0].id), "periodId": str(alsh.period.id), "selections": [sel(source, alsh.morning)],
+            "rangeStart": start.isoformat(), "rangeEnd": end.isoformat()}
+    preview = (await g.ok(COPY_PREVIEW, input=data))["alshCopyPreview"]
+    assert [p["date"] for p in preview] == [start.isoformat(), end.isoformat()]
+    bookings = (await g.ok(COPY, input=data))["submitAlshCopy"]
+    assert sorted(ln["date"] for ln in bookings[0]["lines"]) == [start.isoformat(), end.isoformat()]
+
+
 async def test_cancellation_before_and_after_deadline(gql, mailbox):
     early = await make_setup(auto_accept=True, capacity=1, cancel_days_before=0)
     user, _, kids = await make_family(children=2)

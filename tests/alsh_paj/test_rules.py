@@ -67,6 +67,9 @@ def test_expand_copy_weekdays_and_range():
     # a weekday filter that excludes Wednesday keeps only the source day
     assert rules.expand_copy({date(2023, 4, 26): {2}}, date(2023, 4, 26), date(2023, 5, 31), [1], open_days) == \
         {date(2023, 4, 26): {2}}
+    # a range after the source day: the source day is not returned
+    out = rules.expand_copy({date(2023, 4, 26): {2}}, date(2023, 5, 10), date(2023, 5, 24), None, open_days)
+    assert sorted(out) == open_days[2:]
 
 
 def test_window_number_and_absence_delay():
