@@ -12,7 +12,7 @@ Worked examples (tested in tests/alsh_paj/test_rules.py):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -148,6 +148,36 @@ def expand_copy(source: dict[date, set[int]], start: date, end: date, weekdays: 
         if start <= day <= end:
             out.setdefault(day, set()).update(units)
     return out
+
+
+def prerequisites_message(missing: Sequence[Mapping[str, str]]) -> str:
+    """The French message of PREREQUISITES_MISSING, saying what the family must still do.
+
+    Documents must be *validated* by the service (an agent reviews the carnet de santé before the
+    first booking), so a document sent but not yet reviewed still blocks: the message says so
+    rather than asking the family to send it again (issue 14, point 7).
+    Worked example: [{"kind": "document", "label": "Carnet de santé", "status": "pending"},
+    {"kind": "document", "label": "Attestation d'assurance", "status": "missing"}] ->
+    "Pour accéder aux réservations, ... validés par le service. À transmettre : Attestation
+    d'assurance. Transmis, en attente de validation : Carnet de santé."
+    """
+    groups: dict[str, list[str]] = {"child_file": [], "to_send": [], "pending": []}
+    for m in missing:
+        if m.get("kind") != "document":
+            groups["child_file"].append(m["label"])
+        elif m.get("status") == "pending":
+            groups["pending"].append(m["label"])
+        elif m.get("status") == "refused":
+            groups["to_send"].append(f"{m['label']} (refusé, à transmettre de nouveau)")
+        else:
+            groups["to_send"].append(m["label"])
+    parts = ["Pour accéder aux réservations, le dossier de l'enfant doit être complet et les documents "
+             "demandés validés par le service."]
+    for key, title in (("child_file", "À compléter"), ("to_send", "À transmettre"),
+                       ("pending", "Transmis, en attente de validation")):
+        if groups[key]:
+            parts.append(f"{title} : {', '.join(groups[key])}.")
+    return " ".join(parts)
 
 
 def effective_state(state: str, day: date, on: date) -> str:

@@ -408,10 +408,7 @@ async def check_prerequisites(child: Child, household_id: int, regie_code: str =
                 status = getattr(doc, "status", "missing")
                 missing.append({"kind": "document", "code": str(code), "label": str(label), "status": str(status)})
     if missing:
-        raise PrerequisitesMissing(
-            "Pour accéder aux réservations, vos formulaires doivent être complétés et les documents "
-            "électroniques transmis au service concerné : " + ", ".join(m["label"] for m in missing) + ".",
-            details={"missing": missing})
+        raise PrerequisitesMissing(rules.prerequisites_message(missing), details={"missing": missing})
     threshold = int(cfg.get("unpaid_threshold_cents") or 0)
     if threshold > 0 and regie_code:
         try:

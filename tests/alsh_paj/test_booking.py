@@ -237,6 +237,10 @@ async def test_unconfirmed_email_and_missing_prerequisites(gql, alsh):
     assert {m["code"] for m in missing if m["kind"] == "document"} == {"attestation_assurance", "carnet_sante"}
     assert {"MEDICAL_MISSING", "AUTHORIZATIONS_MISSING", "CONTACT_MISSING"} <= {
         m["code"] for m in missing if m["kind"] == "child_file"}
+    # the message says what to send (nothing was sent yet) and that documents must be validated
+    assert "validés par le service" in err["message"] and "transmis au service" not in err["message"]
+    assert "À transmettre : Attestation d'assurance, Carnet de santé / attestation vaccinale." in err["message"]
+    assert "en attente de validation" not in err["message"]
     assert await g.code(SUBMIT, c=kids[0].id, p=alsh.period.id, s=[sel(w, alsh.day)]) == "PREREQUISITES_MISSING"
     assert await AlshBooking.all().count() == 0
 
@@ -244,6 +248,9 @@ async def test_unconfirmed_email_and_missing_prerequisites(gql, alsh):
     await Document.filter(household_id=household.id, type_code="carnet_sante").update(status=DocumentStatus.PENDING)
     err = await g.error(SUMMARY, c=kids[0].id, p=alsh.period.id, s=[sel(w, alsh.day)])
     assert [(m["code"], m["status"]) for m in err["extensions"]["missing"]] == [("carnet_sante", "pending")]
+    # sent but not yet reviewed: still blocks, and the message says it waits for the service
+    assert err["message"].endswith("Transmis, en attente de validation : Carnet de santé / attestation vaccinale.")
+    assert "À transmettre" not in err["message"] and "À compléter" not in err["message"]
     await Document.filter(household_id=household.id, type_code="carnet_sante").update(status=DocumentStatus.ACCEPTED)
     await g.ok(SUBMIT, c=kids[0].id, p=alsh.period.id, s=[sel(w, alsh.day)])
     assert await AlshBooking.all().count() == 1

@@ -72,6 +72,18 @@ def test_expand_copy_weekdays_and_range():
     assert sorted(out) == open_days[2:]
 
 
+def test_prerequisites_message_pending_versus_missing():
+    msg = rules.prerequisites_message([
+        {"kind": "child_file", "code": "MEDICAL_MISSING", "label": "Fiche sanitaire incomplète"},
+        {"kind": "document", "code": "carnet_sante", "label": "Carnet de santé", "status": "pending"},
+        {"kind": "document", "code": "attestation_assurance", "label": "Attestation d'assurance", "status": "missing"},
+        {"kind": "document", "code": "photo", "label": "Photo", "status": "refused"}])
+    assert msg == ("Pour accéder aux réservations, le dossier de l'enfant doit être complet et les documents "
+                   "demandés validés par le service. À compléter : Fiche sanitaire incomplète. À transmettre : "
+                   "Attestation d'assurance, Photo (refusé, à transmettre de nouveau). Transmis, en attente de "
+                   "validation : Carnet de santé.")
+
+
 def test_window_number_and_absence_delay():
     opens = datetime(2023, 4, 1, 8, 0, tzinfo=PARIS)
     closes = datetime(2023, 4, 8, 8, 0, tzinfo=PARIS)
