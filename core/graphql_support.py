@@ -109,8 +109,10 @@ class InputGuard(SchemaExtension):
     ids bounded (INVALID_ID), no control characters in any text (INVALID_TEXT), both naming the field."""
 
     def resolve(self, _next: Callable[..., Any], root: Any, info: GraphQLResolveInfo, *args: Any, **kwargs: Any) -> Any:
-        if kwargs:
-            definitions = info.parent_type.fields[info.field_name].args
+        # introspection meta fields (`__type(name:)`) are not in the parent type's fields: nothing to guard
+        field_def = info.parent_type.fields.get(info.field_name) if kwargs else None
+        if field_def is not None:
+            definitions = field_def.args
             for name, value in kwargs.items():
                 if name in definitions:
                     check_input(value, definitions[name].type, name)

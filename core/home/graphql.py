@@ -17,7 +17,7 @@ from core.news.graphql import NewsEntry
 class HomeAlert:
     code: str
     message: str
-    count: int
+    count: int = strawberry.field(description="How many items this alert is about (documents, messages…), ≥ 1.")
     severity: str = strawberry.field(description="info | warning")
     child_id: strawberry.ID | None
     link: str
@@ -33,7 +33,11 @@ class HomeChild:
 
 @strawberry.type
 class HomePageInfo:
-    alert_count: int = strawberry.field(description="« Vous avez N alertes »")
+    alert_count: int = strawberry.field(description=(
+        "The sum of `count` over `alerts`, i.e. the number of items the family must act on (each missing "
+        "or refused document, each item a plugin alert counts), NOT the number of alerts: alerts of counts "
+        "3, 2 and 2 give 7. This is the N of « Vous avez N alertes »; the number of alert lines is the "
+        "length of `alerts`."))
     alerts: list[HomeAlert]
     children: list[HomeChild] = strawberry.field(description="« Accès rapide »")
     news: list[NewsEntry] = strawberry.field(description="« Mes actus »")

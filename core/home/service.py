@@ -26,6 +26,8 @@ class HomePage:
 
     @property
     def alert_count(self) -> int:
+        """Items to act on, summed over the alerts (3 alerts of counts 3, 2, 2 -> 7): the portal's
+        « Vous avez N alertes » counts documents and messages, not alert lines."""
         return sum(a.count for a in self.alerts)
 
 

@@ -131,6 +131,19 @@ async def test_home_alerts_children_and_news(gql, example_plugin, household_aler
     assert page["alertCount"] == sum(a["count"] for a in page["alerts"]) >= 3 + 2 + 1 + 2 + 1
 
 
+async def test_alert_count_is_the_sum_of_counts_not_the_number_of_alerts(gql, example_plugin, household_alerts):
+    """Issue 14 point 7: alertCount counts items (documents, messages), as its description says."""
+    user, household, _ = await make_family("somme@example.org")
+    await uses_service(household, "alsh")
+    page = (await (await gql.as_user(user)).ok(HOME))["home"]
+    counts = sorted(a["count"] for a in page["alerts"])
+    assert counts.count(3) >= 2 and 2 in counts  # crèche 3 docs, alsh 3 docs, 2 messages, ...
+    assert page["alertCount"] == sum(counts) > len(page["alerts"])
+    field = (await gql.ok('''{ __type(name: "HomePageInfo") { fields { name description } } }'''))["__type"]
+    description = {f["name"]: f["description"] for f in field["fields"]}["alertCount"]
+    assert "sum of `count` over `alerts`" in description and "NOT the number of alerts" in description
+
+
 async def test_home_needs_a_family(gql):
     user, _, _ = await make_family("reel@example.org")
     page = (await (await gql.as_user(user)).ok(HOME))["home"]  # the real households alerts, no stub
