@@ -465,15 +465,36 @@ async def delete_authorized_person(actor: Actor, person_id: int) -> None:
 
 # ---- yearly update and completeness ---------------------------------------------------------------
 async def request_yearly_update(actor: Actor, household_ids: list[int] | None = None, all_households: bool = False) -> int:
-    """Staff, each September: ask families to check and complete their file. Returns how many."""
+    """Staff, each September: ask families to check and complete their file. Returns how many.
+
+    Each household concerned gets one mail per request (`mail/yearly_update_requested`, link to the
+    portal), queued in the same transaction as the flag: to the household's contact address, else
+    its first active account. Households with no address at all are flagged but not mailed.
+    """
     require_staff(actor)
     query = Household.filter(erased_at__isnull=True)
     if not all_households:
         if not household_ids:
             raise ValidationError("Choisissez des foyers ou « tous ».", code="REQUIRED", field="householdIds")
         query = query.filter(id__in=household_ids)
+    from core.accounts.models import User
+    from core.mail.service import queue_mail
+
     async with in_transaction():
-        return await query.update(needs_yearly_update=True)
+        households = await query.order_by("id").values_list("id", "email")
+        ids = [hid for hid, _ in households]
+        if not ids:
+            return 0
+        await Household.filter(id__in=ids).update(needs_yearly_update=True)
+        accounts: dict[int, str] = {}
+        for hid, email in await User.filter(household_id__in=ids, is_active=True).order_by("-id").values_list(
+                "household_id", "email"):
+            accounts[hid] = email  # ordered by -id: the first account wins
+        for hid, email in households:
+            to = email or accounts.get(hid, "")
+            if to:
+                await queue_mail(to, "mail/yearly_update_requested", {}, household_id=hid)
+        return len(ids)
 
 
 async def confirm_yearly_update(actor: Actor, household_id: int | None = None) -> HouseholdBundle:

@@ -7,8 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.accounts.models import Role, User
+from core.config import get_settings
 from core.households import service
 from core.households.models import AuditLog, AuthorizedPerson, Child, Household, Responsable
+from core.mail.models import OutboxMail
+from core.mail.service import send_pending
 from core.timeutil import today
 from tests.conftest import make_family, make_staff, uses_service
 from tests.querycount import count_queries
@@ -322,6 +325,37 @@ async def test_yearly_update_requested_by_staff_confirmed_by_family_when_complet
     data = (await client.ok(CONFIRM_UPDATE))["confirmYearlyUpdate"]
     assert data["needsYearlyUpdate"] is False and data["yearlyUpdateDoneOn"] == today().isoformat()
     assert await service.household_alerts(household.id) == []
+
+
+async def test_yearly_update_request_mails_each_household_once(gql, mailbox):
+    """Issue 14 point 6: each household concerned gets one mail per request, with the portal link."""
+    user, household, _ = await make_family("rentree@example.org", children=1)
+    _, other, _ = await make_family("autre@example.org", children=0)
+    await Household.filter(id=other.id).update(email="")  # no contact address: its account is mailed
+    _, untouched, _ = await make_family("pas-concerne@example.org", children=0)
+    staff = await gql.as_user(await make_staff(services=["alsh"]))
+    family = await gql.as_user(user)
+    mailbox.clear()
+    assert await family.code(REQUEST_UPDATE, ids=[household.id]) == "FORBIDDEN"
+    assert await OutboxMail.all().count() == 0
+
+    assert (await staff.ok(REQUEST_UPDATE, ids=[household.id, other.id, household.id]))["requestYearlyUpdate"] == 2
+    await send_pending(ignore_schedule=True)
+    [mail] = mailbox.to("rentree@example.org")
+    assert "Mise à jour de votre dossier famille" in mail["Subject"]
+    text = mailbox.text(mail)
+    assert "rentrée scolaire" in text and get_settings().community.public_url in text
+    assert len(mailbox.to("autre@example.org")) == 1
+    assert mailbox.to("pas-concerne@example.org") == []
+    assert await OutboxMail.filter(template="mail/yearly_update_requested", household_id=household.id).count() == 1
+
+    # a new request (here: everyone) mails again, once per household
+    mailbox.clear()
+    assert (await staff.ok(REQUEST_UPDATE, all=True))["requestYearlyUpdate"] == 3
+    await send_pending(ignore_schedule=True)
+    assert sorted(m["To"] for m in mailbox.messages) == sorted(
+        ["rentree@example.org", "autre@example.org", "pas-concerne@example.org"])
+    assert (await staff.error(REQUEST_UPDATE))["extensions"] == {"code": "REQUIRED", "field": "householdIds"}
 
 
 # ---- staff ----------------------------------------------------------------------------------------
