@@ -235,6 +235,17 @@ class HouseholdsSection:
 
 
 @dataclass(frozen=True, config=STRICT)
+class DemarchesSection:
+    """`[demarches]`: which service handles each démarche type.
+
+    `handling_services` maps a démarche type code to a service code or a service kind
+    (`inscription_scolaire = "scolaire_latresne"`); it overrides the type's own default (a built-in
+    school registration goes to the « scolaire » kind, a plugin type names its own)."""
+
+    handling_services: dict[str, str] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True, config=STRICT)
 class Activity:
     """A tariff grid shown to families (« Tarifs »); `grid` is checked by `core.billing.rules`."""
 
@@ -280,6 +291,7 @@ class ConfigFile(BaseModel):
     services: tuple[ServiceConfig, ...] = ()
     regies: tuple[RegieConfig, ...] = ()
     households: HouseholdsSection = HouseholdsSection()
+    demarches: DemarchesSection = DemarchesSection()
     document_types: tuple[Choice, ...] = ()
     billing: BillingConfig = BillingConfig()
     payfip: PayfipConfig = PayfipConfig()
@@ -312,6 +324,7 @@ class Settings:
     logging: LoggingConfig = LoggingConfig()
     metrics: MetricsConfig = MetricsConfig()
     background: BackgroundConfig = BackgroundConfig()
+    demarches: DemarchesSection = DemarchesSection()
     # The validated sections as plain data (`section()`, `plugin_config()`); plugin tables are
     # replaced by their validated values when the plugins are loaded.
     raw: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
@@ -569,6 +582,11 @@ def cross_check(cfg: ConfigFile, origin: ConfigOrigin) -> list[str]:
     for code in cfg.accounts.opening_services:
         if code not in services:
             lines.append(origin.line(("accounts", "opening_services"), f"service « {code} » inconnu"))
+    kinds = {s.kind for s in cfg.services}
+    for type_code, target in cfg.demarches.handling_services.items():
+        if target and target not in services and target not in kinds:
+            lines.append(origin.line(("demarches", "handling_services", type_code),
+                                     f"« {target} » n'est ni un service, ni un type de service"))
     requirers = {s.code for s in cfg.services} | {s.kind for s in cfg.services} | set(available_plugins())
     for i, doc in enumerate(cfg.document_types):
         for key in ("required_by", "handled_by"):

@@ -47,6 +47,9 @@ class DemarcheType:
     code: str
     label: str
     fields: tuple[DemarcheField, ...] = ()
+    # Who handles it: a configured service code or a service kind ("scolaire", "creche"); resolved to
+    # a service code by core.demarches.rules.handling_service, `[demarches] handling_services` wins.
+    # "" = addressed to no service (the family chooses one, or the household's services see it).
     service: str = ""
     allows_attachments: bool = True
 

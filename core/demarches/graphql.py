@@ -10,6 +10,7 @@ from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from core.config import get_settings
 from core.contributions import DemarcheType, GraphQLContribution
 from core.demarches import service
 from core.demarches.models import Demarche
@@ -33,13 +34,19 @@ class DemarcheFieldInfo:
 class DemarcheTypeInfo:
     code: str
     label: str
-    service: str
+    service: str = strawberry.field(description=(
+        "Code of the service that handles this type (`[demarches] handling_services`, else the type's "
+        "default: a school registration goes to the « scolaire » service); \"\" when addressed to no "
+        "service (the family picks one in the `service` field, or the household's services see it)."))
+    service_name: str = strawberry.field(description="Name of that service, \"\" when none.")
     allows_attachments: bool
     fields: list[DemarcheFieldInfo]
 
     @classmethod
     def from_value(cls, t: DemarcheType) -> DemarcheTypeInfo:
-        return cls(code=t.code, label=t.label, service=t.service, allows_attachments=t.allows_attachments,
+        configured = get_settings().service(t.service) if t.service else None
+        return cls(code=t.code, label=t.label, service=t.service, service_name=configured.name if configured else "",
+                   allows_attachments=t.allows_attachments,
                    fields=[DemarcheFieldInfo(name=f.name, label=f.label, kind=f.kind, required=f.required,
                                              choices=list(f.choices)) for f in t.fields])
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -39,7 +39,8 @@ BUILTIN_DEMARCHE_TYPES: tuple[DemarcheType, ...] = (
         DemarcheField("a_naitre", "Enfant à naître", kind="bool", required=False),
         DemarcheField("sexe", "Sexe", kind="choice", choices=("F", "M"), required=False),
     )),
-    DemarcheType(code="inscription_scolaire", label="Inscription scolaire", fields=(
+    # Handled by the community's school service (kind « scolaire »), see handling_service().
+    DemarcheType(code="inscription_scolaire", label="Inscription scolaire", service="scolaire", fields=(
         DemarcheField("enfant", "Enfant", kind="child"),
         DemarcheField("ecole", "École"),
         DemarcheField("classe", "Classe", kind="choice",
@@ -69,6 +70,32 @@ def with_service_choices(types: Iterable[DemarcheType], service_codes: Iterable[
                        and not f.choices else f for f in t.fields)
         out.append(dataclasses.replace(t, fields=fields))
     return out
+
+
+def handling_service(type_code: str, default: str, configured: Mapping[str, str],
+                     services: Sequence[tuple[str, str]]) -> str:
+    """The code of the service that handles a démarche type, "" when none.
+
+    `configured` is `[demarches] handling_services` (type code -> service code or kind) and wins over
+    the type's `default` (what the built-in or plugin type declares). A service code is taken as is;
+    a kind gives the first configured service of that kind (`services`: (code, kind) in config
+    order); no match -> "" (addressed to no service: the agents of the household's services see it).
+    Worked example: default "scolaire", services [("alsh", "alsh"), ("scolaire_latresne", "scolaire")]
+    -> "scolaire_latresne"; with configured {"inscription_scolaire": "alsh"} -> "alsh".
+    """
+    target = configured.get(type_code, default)
+    if not target:
+        return ""
+    codes = [code for code, _ in services]
+    if target in codes:
+        return target
+    return next((code for code, kind in services if kind == target), "")
+
+
+def with_handling_services(types: Iterable[DemarcheType], configured: Mapping[str, str],
+                           services: Sequence[tuple[str, str]]) -> list[DemarcheType]:
+    """The types with `service` resolved to a configured service code (see handling_service)."""
+    return [dataclasses.replace(t, service=handling_service(t.code, t.service, configured, services)) for t in types]
 
 
 def find_type(types: Iterable[DemarcheType], code: str) -> DemarcheType:

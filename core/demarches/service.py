@@ -16,6 +16,7 @@ from core.demarches.rules import (
     find_type,
     service_of,
     validate_data,
+    with_handling_services,
     with_service_choices,
 )
 from core.errors import NotFound, ValidationError
@@ -38,8 +39,13 @@ STATUS_LABELS = {"submitted": "transmise", "in_progress": "en cours de traitemen
 
 
 def demarche_types() -> list[DemarcheType]:
-    """Built-in types plus the plugins' ones, the "service" choice filled with the community's services."""
-    return with_service_choices(get_host().demarche_types(), (s.code for s in get_settings().services))
+    """Built-in types plus the plugins' ones, each with the code of the service that handles it
+    (`[demarches] handling_services`, else the type's default), the "service" choice filled with the
+    community's services."""
+    settings = get_settings()
+    services = [(s.code, s.kind) for s in settings.services]
+    types = with_handling_services(get_host().demarche_types(), settings.demarches.handling_services, services)
+    return with_service_choices(types, (code for code, _ in services))
 
 
 async def _visible(actor: Actor, demarches: list[Demarche]) -> list[Demarche]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from core.config import ConfigError
 from core.contributions import DemarcheField, DemarcheType
 from core.demarches.models import Demarche, DemarcheAttachment
 from core.demarches.rules import (
     BUILTIN_DEMARCHE_TYPES,
     check_processing,
+    handling_service,
     service_of,
     validate_data,
     with_service_choices,
@@ -276,3 +278,84 @@ async def test_attachment_download_rights(gql):
     other, _, _ = await make_family("autre@example.org", name="AUTRE")
     assert (await (await gql.as_user(other)).download(url)).status_code == 404
     assert (await gql.download(url)).status_code == 401
+
+
+# ---- who handles each type (issue 14, point 6) ------------------------------------------------------
+TYPES_SERVICE = """{ demarcheTypes { code service serviceName } }"""
+
+
+def test_handling_service_worked_examples():
+    services = [("alsh", "alsh"), ("scolaire_latresne", "scolaire"), ("scolaire_cambes", "scolaire")]
+    assert handling_service("inscription_scolaire", "scolaire", {}, services) == "scolaire_latresne"  # first of kind
+    assert handling_service("inscription_scolaire", "scolaire", {"inscription_scolaire": "scolaire_cambes"},
+                            services) == "scolaire_cambes"
+    assert handling_service("demande_pai", "", {"demande_pai": "alsh"}, services) == "alsh"
+    assert handling_service("demenagement", "", {}, services) == ""
+    assert handling_service("inscription_scolaire", "scolaire", {}, [("alsh", "alsh")]) == ""  # no such service
+
+
+def test_handling_services_config_is_strict(tmp_path):
+    from core.config import settings_from_dict
+
+    base = {"community": {"name": "CC Test", "short_name": "CC"},
+            "services": [{"code": "ecoles", "name": "Écoles", "kind": "scolaire"}]}
+    ok = settings_from_dict({**base, "demarches": {"handling_services": {"demande_pai": "ecoles"}}}, tmp_path)
+    assert ok.demarches.handling_services == {"demande_pai": "ecoles"}
+    with pytest.raises(ConfigError) as unknown:
+        settings_from_dict({**base, "demarches": {"handling_services": {"demande_pai": "mairie"}}}, tmp_path)
+    assert "« mairie » n'est ni un service, ni un type de service" in str(unknown.value)
+    with pytest.raises(ConfigError):
+        settings_from_dict({**base, "demarches": {"handling_service": {}}}, tmp_path)  # misspelt key
+
+
+class SchoolTransportPlugin:
+    """A plugin's démarche type names the service kind that handles it."""
+
+    @hookimpl
+    def portail_demarche_types(self, settings):
+        return [DemarcheType(code="transport_scolaire", label="Transport scolaire", service="creche",
+                             fields=(DemarcheField("message", "Message"),))]
+
+
+async def test_types_say_which_service_handles_them(gql, host, settings):
+    from dataclasses import replace
+
+    from core import config
+    from core.config import DemarchesSection
+
+    host.register(SchoolTransportPlugin(), name="transport_test")
+    try:
+        types = {t["code"]: t for t in (await gql.ok(TYPES_SERVICE))["demarcheTypes"]}
+    finally:
+        host.unregister("transport_test")
+    assert types["inscription_scolaire"]["service"] == "scolaire_latresne"
+    assert types["inscription_scolaire"]["serviceName"] == "Service scolaire LATRESNE"
+    assert types["transport_scolaire"]["service"] == "creche_au_fil_de_l_eau"  # first service of its kind
+    assert {types[c]["service"] for c in ("demenagement", "changement_situation", "demande_pai",
+                                          "nouvel_enfant", "demande_information")} == {""}
+
+    # a school registration reaches the school service's agents, not the ALSH's
+    user, household, (kid,) = await make_family("ecole@example.org", children=1)
+    family = await gql.as_user(user)
+    school = (await family.ok(SUBMIT, type="inscription_scolaire", data={
+        "enfant": kid.id, "ecole": "École Jean Jaurès", "classe": "CP", "date_rentree": "2025-09-01"}))["submitDemarche"]
+    assert school["serviceCode"] == "scolaire_latresne"
+    alsh = await gql.as_user(await make_staff("alsh@example.org", services=["alsh"]))
+    assert (await alsh.ok(STAFF_LIST))["demarches"] == []
+    assert await alsh.code(PROCESS, id=school["id"], status="accepted") == "NOT_FOUND"
+    ecole = await gql.as_user(await make_staff("ecole.agent@example.org", services=["scolaire_latresne"]))
+    assert [d["id"] for d in (await ecole.ok(STAFF_LIST))["demarches"]] == [school["id"]]
+    assert (await ecole.ok(PROCESS, id=school["id"], status="accepted", response="Inscrit."))[
+        "processDemarche"]["status"] == "accepted"
+
+    # the community's config overrides the defaults
+    config.activate(replace(settings, demarches=DemarchesSection(
+        handling_services={"inscription_scolaire": "alsh", "demande_pai": "jeunesse"})))
+    try:
+        types = {t["code"]: t for t in (await gql.ok(TYPES_SERVICE))["demarcheTypes"]}
+        pai = (await family.ok(SUBMIT, type="demande_pai", child=str(kid.id),
+                               data={"pathologie": "Asthme"}))["submitDemarche"]
+    finally:
+        config.activate(settings)
+    assert (types["inscription_scolaire"]["service"], types["demande_pai"]["serviceName"]) == ("alsh", "Service Jeunesse")
+    assert pai["serviceCode"] == "jeunesse"
