@@ -87,9 +87,12 @@ async def _load_unread_family(ids: list[int]) -> list[int]:
     return [found.get(i, 0) for i in ids]
 
 
-async def _load_unread_staff(ids: list[int]) -> list[int]:
-    found = await svc.unread_counts(ids, for_staff=True)
-    return [found.get(i, 0) for i in ids]
+def _unread_of_agent(user_id: int) -> Any:
+    """The loader of one agent's own unread counts (the request's caller)."""
+    async def load(ids: list[int]) -> list[int]:
+        found = await svc.agent_unread_counts(ids, user_id)
+        return [found.get(i, 0) for i in ids]
+    return load
 
 
 @strawberry.type(name="MessageThread", description="A conversation between a household and a service, with its full history.")
@@ -123,11 +126,15 @@ class MessageThreadNode:
                    awaiting_reply_since=t.awaiting_reply_since,
                    unanswered_minutes=unanswered_minutes(t.awaiting_reply_since, now()))
 
-    @strawberry.field(description="Messages of the other side the caller has not read yet.")
+    @strawberry.field(description="Messages of the other side the caller has not read yet: for an agent, "
+                                  "their own read state (another agent reading the thread does not change it); "
+                                  "for a family, its household's.")
     async def unread_count(self, info: Info) -> int:
-        staff = actor(info).is_staff
-        key, fn = ("messagerie.unread.staff", _load_unread_staff) if staff else \
-            ("messagerie.unread.family", _load_unread_family)
+        caller = actor(info)
+        if caller.is_staff:
+            key, fn = "messagerie.unread.agent", _unread_of_agent(require_user(caller).id)
+        else:
+            key, fn = "messagerie.unread.family", _load_unread_family
         return await ctx(info).loader(key, fn).load(int(self.id))
 
     @strawberry.field

@@ -47,11 +47,29 @@ class MessageMessage(Model):
     from_staff = fields.BooleanField(default=False)
     body = fields.TextField()
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
-    # Set when the other side (family for a staff message, service for a family message) opened it.
+    # Set when the other side first opened it: the family for a staff message; for a family message,
+    # the first agent who read it (« lu par le service »). Each agent's own unread state is in
+    # MessageThreadRead.
     read_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "messagerie_message"
+
+
+class MessageThreadRead(Model):
+    """Where one agent stopped reading a thread: the service side's read state is per agent (two
+    agents of a crèche each see their own « non lu »), the family side keeps `MessageMessage.read_at`.
+    `last_read_message_id`: the newest message of the thread when the agent last read it (ids grow)."""
+
+    id = fields.IntField(primary_key=True)
+    thread = fields.ForeignKeyField("messagerie.MessageThread", related_name="reads", on_delete=fields.CASCADE)
+    agent = fields.ForeignKeyField("core.User", related_name="message_thread_reads", on_delete=fields.CASCADE)
+    last_read_message_id = fields.IntField(default=0)
+    last_read_at = fields.DatetimeField()
+
+    class Meta:
+        table = "messagerie_thread_read"
+        unique_together = (("thread", "agent"),)
 
 
 class MessageAttachment(Model):

@@ -32,7 +32,13 @@ from core.rgpd.rules import RetentionPolicy
 from core.rgpd.walk import export_tables
 from core.timeutil import now
 from plugins.messagerie import realtime
-from plugins.messagerie.models import MessageAttachment, MessageMessage, MessageThread, ThreadStatus
+from plugins.messagerie.models import (
+    MessageAttachment,
+    MessageMessage,
+    MessageThread,
+    MessageThreadRead,
+    ThreadStatus,
+)
 from plugins.messagerie.rules import (
     check_attachment_count,
     clean_body,
@@ -109,8 +115,45 @@ async def list_threads(actor: Actor, *, status: str | None = None, service: str 
 
 
 # ---- batch loaders (one query per batch, whatever the number of threads) -------------------------
+async def _agent_unread(user_id: int, *, thread_ids: list[int] | None = None,
+                        services: list[str] | None = None) -> dict[int, int]:
+    """Family messages per thread that agent `user_id` has not read: newer than their
+    MessageThreadRead mark, or all of them without one. One grouped query (a LEFT JOIN on the
+    marks), restricted to `thread_ids` or to the threads of `services` (None and None: all)."""
+    conn = MessageMessage._meta.db
+    postgres = conn.capabilities.dialect == "postgres"
+    params: list[Any] = [user_id, False]
+
+    def mark(value: Any) -> str:
+        params.append(value)
+        return f"${len(params)}" if postgres else "?"
+
+    join, where = "", ""
+    if thread_ids is not None:
+        where = f" AND m.thread_id IN ({', '.join(mark(i) for i in thread_ids)})"
+    if services is not None:
+        join = " JOIN messagerie_thread t ON t.id = m.thread_id"
+        where = f" AND t.service IN ({', '.join(mark(s) for s in services)})"
+    first, second = ("$1", "$2") if postgres else ("?", "?")
+    rows = await conn.execute_query_dict(
+        "SELECT m.thread_id AS thread_id, COUNT(*) AS n FROM messagerie_message m"
+        f" LEFT JOIN messagerie_thread_read r ON r.thread_id = m.thread_id AND r.agent_id = {first}{join}"
+        f" WHERE m.from_staff = {second} AND (r.id IS NULL OR m.id > r.last_read_message_id){where}"
+        " GROUP BY m.thread_id", params)
+    return {int(r["thread_id"]): int(r["n"]) for r in rows}
+
+
+async def agent_unread_counts(thread_ids: list[int], user_id: int) -> dict[int, int]:
+    """Per thread, the family messages this agent has not read (their own read state)."""
+    if not thread_ids:
+        return {}
+    return await _agent_unread(user_id, thread_ids=thread_ids)
+
+
 async def unread_counts(thread_ids: list[int], *, for_staff: bool) -> dict[int, int]:
-    """Unread messages per thread for one side: a family reads staff messages and vice versa."""
+    """Unread messages per thread for the family side (staff messages it has not opened); with
+    for_staff, family messages no agent of the service has read yet (see agent_unread_counts for
+    one agent's own state)."""
     if not thread_ids:
         return {}
     rows = await MessageMessage.filter(thread_id__in=thread_ids, from_staff=not for_staff, read_at__isnull=True) \
@@ -146,13 +189,16 @@ async def attachments_of(message_ids: list[int]) -> dict[int, list[MessageAttach
 
 
 async def total_unread(actor: Actor) -> int:
-    """All unread messages of the other side in the caller's threads (one COUNT with a join)."""
+    """All unread messages of the other side in the caller's threads: for an agent, those they have
+    not read themselves (one grouped query); for a family, its household's (one COUNT with a join)."""
     user = require_user(actor)
-    query = MessageMessage.filter(from_staff=not actor.is_staff, read_at__isnull=True)
     if actor.is_admin:
-        return await query.count()
+        return sum((await _agent_unread(user.id)).values())
     if actor.is_staff:
-        return await query.filter(thread__service__in=list(actor.services)).count()
+        if not actor.services:
+            return 0
+        return sum((await _agent_unread(user.id, services=list(actor.services))).values())
+    query = MessageMessage.filter(from_staff=True, read_at__isnull=True)
     if actor.household_id is None:
         return 0
     return await query.filter(thread__household_id=user.household_id).count()  # type: ignore[attr-defined]
@@ -243,8 +289,7 @@ async def reply(actor: Actor, thread_id: int, body: str, attachments: list[Any] 
         message = await _add_message(thread, user, text, files, from_staff=from_staff)
         if from_staff:
             # Answering means having read what the family wrote.
-            await MessageMessage.filter(thread_id=thread.id, from_staff=False, read_at__isnull=True) \
-                .update(read_at=now())
+            await _agent_read(thread.id, user.id)
             config = get_settings().plugin_config("messagerie")
             context = {"thread": thread, "household": thread.household, "service_name": service_name(thread.service),
                        "include_body": mail_includes_body(config), "body": text, "attachments": len(files),
@@ -256,11 +301,32 @@ async def reply(actor: Actor, thread_id: int, body: str, attachments: list[Any] 
     return await MessageMessage.get(id=message.id).select_related("author")
 
 
+async def _agent_read(thread_id: int, user_id: int) -> None:
+    """Agent `user_id` has read the thread up to its newest message: their own mark moves forward
+    (never back, whatever the order of concurrent calls; the (thread, agent) pair is unique), and
+    family messages nobody had read yet are stamped « lu par le service »."""
+    newest = await MessageMessage.filter(thread_id=thread_id).order_by("-id").first().values_list("id", flat=True)
+    if newest is None:
+        return
+    at = now()
+    mark, created = await MessageThreadRead.get_or_create(
+        thread_id=thread_id, agent_id=user_id, defaults={"last_read_message_id": newest, "last_read_at": at})
+    if not created:
+        await MessageThreadRead.filter(id=mark.id, last_read_message_id__lt=newest).update(
+            last_read_message_id=newest, last_read_at=at)
+    await MessageMessage.filter(thread_id=thread_id, from_staff=False, read_at__isnull=True, id__lte=newest) \
+        .update(read_at=at)
+
+
 async def mark_read(actor: Actor, thread_id: int) -> MessageThread:
-    """Mark the other side's messages of the thread as read (for the caller's side)."""
+    """Mark the other side's messages of the thread as read: for an agent, in their own read state
+    (the other agents of the service still see them unread); for a family, for its household."""
     thread = await get_thread(actor, thread_id)
-    await MessageMessage.filter(thread_id=thread.id, from_staff=not actor.is_staff, read_at__isnull=True) \
-        .update(read_at=now())
+    if actor.is_staff:
+        async with in_transaction():
+            await _agent_read(thread.id, require_user(actor).id)
+    else:
+        await MessageMessage.filter(thread_id=thread.id, from_staff=True, read_at__isnull=True).update(read_at=now())
     return thread
 
 
