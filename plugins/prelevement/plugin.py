@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.config import Settings
 from core.contributions import Alert, DocumentType, DownloadHandler, GraphQLContribution
 from core.hookspecs import hookimpl
+from plugins.prelevement.rules import DEFAULT_PRENOTIFICATION_DAYS
 
 if TYPE_CHECKING:
     from core.permissions import Actor
@@ -31,7 +32,7 @@ class PrelevementSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_rejects: int = Field(default=2, ge=1)  # suspend a mandate after N rejected debits
     rulebook_2016: bool = True  # EPC rulebook since Nov 2016: RCUR + "SMNDA" after a change of debtor bank
-    prenotification_days: int = Field(default=14, ge=1)  # days between the pre-notification mail and the due date
+    prenotification_days: int = Field(default=DEFAULT_PRENOTIFICATION_DAYS, ge=1)  # days between the pre-notification mail and the due date
 
 
 @hookimpl

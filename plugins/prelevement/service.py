@@ -54,6 +54,7 @@ from plugins.prelevement.models import (
     SepaMandate,
     SepaMandateVersion,
 )
+from plugins.prelevement.plugin import PrelevementSettings
 
 PLUGIN = "prelevement"
 DOC_SIGNED = "mandat_sepa_signe"
@@ -77,16 +78,9 @@ def regie_services(code: str) -> set[str]:
     return {s.code for s in get_settings().services if s.regie == code}
 
 
-def max_rejects() -> int:
-    return int(get_settings().plugin_config(PLUGIN).get("max_rejects", 2))
-
-
-def rulebook_2016() -> bool:
-    return bool(get_settings().plugin_config(PLUGIN).get("rulebook_2016", True))
-
-
-def prenotification_days() -> int:
-    return int(get_settings().plugin_config(PLUGIN).get("prenotification_days", rules.DEFAULT_PRENOTIFICATION_DAYS))
+def plugin_settings() -> PrelevementSettings:
+    """`[plugin.prelevement]` through its typed model: the defaults live there only."""
+    return PrelevementSettings(**get_settings().plugin_config(PLUGIN))
 
 
 def creditor_address(reg: RegieConfig) -> PostalAddress:
@@ -266,12 +260,12 @@ async def stop_mandate(actor: Actor, mandate_id: int | str, reason: str = "") ->
     require_user(actor)
     async with in_transaction():
         mandate = await get_mandate(actor, mandate_id)
-        mandate = await SepaMandate.select_for_update().get(id=mandate.id)
+        (mandate,) = await lock_rows(SepaMandate, [mandate.id])
         if mandate.status not in (MandateStatus.ACTIVE, MandateStatus.SUSPENDED):
             raise Conflict("Ce prélèvement n'est pas actif.", code="NOT_ACTIVE")
         pending = await SepaDebit.filter(mandate_id=mandate.id, status=DebitStatus.BUILT)
-        batches = await SepaBatch.select_for_update().filter(
-            id__in=list({d.batch_id for d in pending}), status=BatchStatus.BUILT)  # type: ignore[attr-defined]
+        batches = [b for b in await lock_rows(SepaBatch, [d.batch_id for d in pending])  # type: ignore[attr-defined]
+                   if b.status == BatchStatus.BUILT]
         final: list[SepaDebit] = []
         for batch in batches:
             own = [d for d in pending if d.batch_id == batch.id and d.sequence_type == rules.SEQ_RCUR]  # type: ignore[attr-defined]
@@ -490,9 +484,9 @@ async def build_batch(actor: Actor, regie_code: str, due_date: date) -> SepaBatc
 
     reg = regie(regie_code)
     require_regie_staff(actor, regie_code)
-    rules.check_due_date(today(), due_date, prenotification_days())
+    rules.check_due_date(today(), due_date, plugin_settings().prenotification_days)
     await _lapse_unused(regie_code, due_date)
-    seq_2016 = rulebook_2016()
+    seq_2016 = plugin_settings().rulebook_2016
     async with in_transaction() as conn:
         await _lock_regie(conn, regie_code)
         mandates = await SepaMandate.filter(regie_code=regie_code, status=MandateStatus.ACTIVE,
@@ -670,7 +664,7 @@ async def record_reject(actor: Actor, debit_id: int | str, reason_code: str) -> 
                 mandate_id=mandate.id, status=DebitStatus.SENT).exists():
             mandate.last_collection_on = None  # the first collection never happened: next is FRST again
             fields_.append("last_collection_on")
-        suspended = mandate.status == MandateStatus.ACTIVE and rules.should_suspend(mandate.reject_count, max_rejects())
+        suspended = mandate.status == MandateStatus.ACTIVE and rules.should_suspend(mandate.reject_count, plugin_settings().max_rejects)
         if suspended:
             mandate.status = MandateStatus.SUSPENDED
             mandate.status_reason = f"{mandate.reject_count} rejets de prélèvement"
