@@ -164,10 +164,9 @@ async def search_households(actor: Actor, text: str = "", limit: int = 20, offse
         return total, list(await query.order_by("name", "id").offset(offset).limit(limit))
     for token in tokens:
         query = query.filter(search_text__contains=token)
-    candidates = await query.values_list("id", "name")
-    ranked = sorted(candidates, key=lambda row: (-rules.search_rank(rules.search_key(row[1]), tokens),
-                                                 rules.search_key(row[1]), row[0]))
-    page = [row[0] for row in ranked[offset:offset + limit]]
+    names = {hid: rules.search_key(name) for hid, name in await query.values_list("id", "name")}
+    ranked = sorted(names, key=lambda hid: (-rules.search_rank(names[hid], tokens), names[hid], hid))
+    page = ranked[offset:offset + limit]
     by_id = {h.id: h for h in await Household.filter(id__in=page)}
     return len(ranked), [by_id[i] for i in page]
 
