@@ -528,7 +528,7 @@ async def build_batch(actor: Actor, regie_code: str, due_date: date) -> SepaBatc
                 debtor_iban=mandate.iban, debtor_bic=mandate.bic, sequence_type=seq,
                 remittance=f"Facture {invoice.number}", amended=amendment.pending,
                 original_iban=amendment.original_iban, new_debtor_agent=amendment.new_debtor_agent,
-                debtor_address=_complete_or_none(addresses.get(invoice.household_id))))  # type: ignore[attr-defined]
+                debtor_address=addresses.get(invoice.household_id)))  # type: ignore[attr-defined]  # pain008 skips an incomplete one
         creditor = pain008.Creditor(name=reg.creditor_name or reg.name, iban=reg.creditor_iban,
                                     bic=reg.creditor_bic, ics=reg.ics, address=creditor_address(reg))
         xml = pain008.build_and_validate(pain008.Pain008(
@@ -562,15 +562,11 @@ async def build_batch(actor: Actor, regie_code: str, due_date: date) -> SepaBatc
     return batch
 
 
-def _complete_or_none(address: PostalAddress | None) -> PostalAddress | None:
-    return address if address is not None and address.complete else None
-
-
 def _require_debtor_addresses(mandates: list[SepaMandate], addresses: dict[int, PostalAddress]) -> None:
     """A debtor whose bank is outside the EEA must come with a structured address (EPC153-22 v2.1,
     Regulation (EU) 2023/1113): the batch is refused, naming the mandates whose file lacks it."""
     missing = sorted({m.rum for m in mandates if rules.address_required(m.iban)
-                      and _complete_or_none(addresses.get(m.household_id)) is None})  # type: ignore[attr-defined]
+                      and not (m.household_id in addresses and addresses[m.household_id].complete)})  # type: ignore[attr-defined]
     if missing:
         raise ValidationError("Adresse postale obligatoire pour les comptes tenus hors de l'Espace économique "
                               f"européen : complétez le dossier des foyers des mandats {', '.join(missing)}.",
