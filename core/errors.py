@@ -60,3 +60,27 @@ class ValidationError(PortailError):
 
 class Conflict(PortailError):
     code = "CONFLICT"
+
+
+# Every code the API answers with, and what it means, for the `ErrorCode` enum of the schema
+# (docs/graphql.md). Core's here; each plugin returns its own from `portail_error_codes`, and
+# tests/test_schema_conventions.py fails when the code base raises a code no one lists.
+ERROR_CODES: dict[str, str] = {
+    # any operation
+    "BAD_REQUEST": "The request cannot be processed as sent (generic; a more precise code is used where one exists).",
+    "UNAUTHENTICATED": "No valid session: log in (or the session expired).",
+    "FORBIDDEN": "The caller is logged in but their role may not do this.",
+    "NOT_FOUND": "No such object for this caller: missing, or belonging to someone they may not see "
+                 "(the two are deliberately indistinguishable). `extensions.entity` names the kind.",
+    "VALIDATION_ERROR": "An input value is refused (generic); `extensions.field` names the argument.",
+    "CONFLICT": "The object changed state meanwhile (another agent, another tab): reload and retry.",
+    "INVALID_ID": "An ID argument is not a positive decimal id in range; `extensions.field` names it.",
+    "INVALID_TEXT": "A text argument holds control characters; `extensions.field` names it.",
+    "INVALID_PAGE": "`limit` outside 1…200 (or the field's maximum) or a negative `offset`.",
+    # the GraphQL layer and the HTTP edge
+    "GRAPHQL_VALIDATION_FAILED": "The document does not parse or validate against the schema, a variable has "
+                                 "the wrong type, or a depth / alias / token limit is exceeded.",
+    "INTERNAL_SERVER_ERROR": "An unexpected server fault: logged with a request id; the message is generic.",
+    "REQUEST_TOO_LARGE": "HTTP 413: the body or the query document exceeds the configured limit.",
+    "CSRF_REJECTED": "HTTP 403: a cookie-authenticated request without the custom header or an allowed Origin.",
+}

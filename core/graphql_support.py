@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import re
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Generic, NewType, TypeVar
 
 import strawberry
 from cross_web import HTTPException
@@ -42,10 +44,111 @@ def actor(info: Info) -> Actor:
     return info.context.actor
 
 
-@strawberry.type
+@strawberry.type(description=(
+    "The answer of a mutation that changes no object a client could show (log out, ask for a reset link): "
+    "`ok` is always true when there is no error; `message` is a French sentence to show."))
 class OkResult:
-    ok: bool = True
-    message: str = ""
+    ok: bool = strawberry.field(default=True, description="Always true: failures are GraphQL errors.")
+    message: str = strawberry.field(default="", description="A French confirmation to show, may be empty.")
+
+
+# ---- conventions shared by every GraphQL module (docs/graphql.md) --------------------------------------
+
+class LabelledEnum(enum.Enum):
+    """A closed set of values: `NAME = (stored value, French label, description for developers)`.
+
+    GraphQL shows the member NAME (UPPER_SNAKE_CASE, English); the database keeps the stored value; a
+    screen shows `label` (the type holding the enum exposes it as `<field>Label`). Declare the GraphQL
+    type with `graphql_enum(MyEnum, description=...)`, convert a stored value with `MyEnum(value)`.
+    """
+
+    label: str
+    description: str
+
+    def __new__(cls, value: str, label: str, description: str) -> LabelledEnum:
+        member = object.__new__(cls)
+        member._value_ = value
+        member.label = label
+        member.description = description
+        return member
+
+
+E = TypeVar("E", bound=type[LabelledEnum])
+
+
+def graphql_enum(cls: E, *, description: str, name: str | None = None) -> E:
+    """`strawberry.enum` with each member's description (shown in GraphiQL and the SDL)."""
+    strawberry.enum(cls, name=name, description=description)
+    for value in cls.__strawberry_definition__.values:  # type: ignore[attr-defined]
+        value.description = cls[value.name].description
+    return cls
+
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 50
+
+Limit = Annotated[int, strawberry.argument(description=(
+    f"Page size: how many items to return, 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}); "
+    "INVALID_PAGE otherwise."))]
+Offset = Annotated[int, strawberry.argument(description=(
+    "How many items to skip (0 for the first page; next page: offset + limit while `hasMore`); "
+    "INVALID_PAGE when negative."))]
+
+
+@strawberry.type(description=(
+    "One page of a list that grows with the community. Ask with `limit` / `offset`; `total` counts every "
+    "item matching the filters, whatever the page."))
+class Page(Generic[T]):
+    items: list[T] = strawberry.field(description="The items of this page, in the list's documented order.")
+    total: int = strawberry.field(description="How many items match the filters in all pages.")
+    limit: int = strawberry.field(description="The page size asked for.")
+    offset: int = strawberry.field(description="How many items were skipped before this page.")
+
+    @strawberry.field(description="True when items remain after this page (ask again with offset + limit).")
+    def has_more(self) -> bool:
+        return self.offset + len(self.items) < self.total
+
+
+def check_page(limit: int, offset: int, max_limit: int = MAX_PAGE_SIZE) -> None:
+    """THE page-window check: every paginated field calls it (or `paginate`) before reading."""
+    if not 1 <= limit <= max_limit:
+        raise ValidationError(f"La taille de page doit être comprise entre 1 et {max_limit}.",
+                              code="INVALID_PAGE", field="limit")
+    if offset < 0:
+        raise ValidationError("Le décalage de page ne peut pas être négatif.", code="INVALID_PAGE", field="offset")
+
+
+async def paginate(queryset: Any, limit: int, offset: int, convert: Callable[[Any], T] | None = None,
+                   max_limit: int = MAX_PAGE_SIZE) -> Page[T]:
+    """A Tortoise queryset (already filtered and ordered) as one `Page`: one COUNT and one SELECT."""
+    check_page(limit, offset, max_limit)
+    total = await queryset.count()
+    rows = await queryset.offset(offset).limit(limit) if offset < total else []
+    return Page(items=[convert(r) for r in rows] if convert else list(rows), total=total, limit=limit,
+                offset=offset)
+
+
+def page_of(items: Sequence[T], limit: int, offset: int, max_limit: int = MAX_PAGE_SIZE) -> Page[T]:
+    """A list already computed in memory (filtered, ordered) as one `Page`."""
+    check_page(limit, offset, max_limit)
+    return Page(items=list(items[offset:offset + limit]), total=len(items), limit=limit, offset=offset)
+
+
+def _parse_year_month(value: str) -> date:
+    match = re.fullmatch(r"(\d{4})-(\d{2})", str(value))
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise ValueError("Mois attendu au format AAAA-MM (ex. 2026-09).")
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+YearMonth = strawberry.scalar(
+    NewType("YearMonth", date),
+    serialize=lambda d: f"{d.year:04d}-{d.month:02d}",
+    parse_value=_parse_year_month,
+    description="A calendar month, ISO 8601 `YYYY-MM` (e.g. `2026-09`). The one month format of the API.",
+)
 
 
 # Every primary key is a Tortoise IntField: PostgreSQL `integer`. A larger id cannot exist, and sending

@@ -182,3 +182,10 @@ def portail_config_model() -> type[BaseModel]:
     `PORTAIL_PLUGIN__<NAME>__<KEY>`, are typed by it too), names every unknown key or bad value in
     one line, and `settings.plugin_config(name)` then returns the validated values.
     """
+
+
+@hookspec
+def portail_error_codes() -> dict[str, str]:
+    """`{CODE: meaning}`: every error code the plugin raises (`PortailError(code=...)`), in English for
+    front-end developers. They all go into the schema's `ErrorCode` enum; a code raised by the code
+    base and listed by no plugin fails the project's tests (and `portail schema check`)."""

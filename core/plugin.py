@@ -45,6 +45,13 @@ def portail_downloads() -> dict[str, DownloadHandler]:
 
 
 @hookimpl
+def portail_error_codes() -> dict[str, str]:
+    from core.errors import ERROR_CODES
+
+    return ERROR_CODES
+
+
+@hookimpl
 def portail_template_dirs() -> dict[str, str]:
     return {"core": str(Path(__file__).with_name("templates"))}
 

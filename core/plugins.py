@@ -102,6 +102,14 @@ class PluginHost:
             handlers.update(contribution)
         return handlers
 
+    def error_codes(self) -> dict[str, str]:
+        """`{CODE: meaning}` of core and every enabled plugin (the first meaning given wins)."""
+        codes: dict[str, str] = {}
+        for contribution in reversed(self.pm.hook.portail_error_codes()):
+            for code, meaning in (contribution or {}).items():
+                codes.setdefault(code, meaning)
+        return codes
+
     def config_models(self) -> dict[str, Any]:
         """`{plugin name: model of its [plugin.<name>] table}` for the plugins that declare one."""
         return {impl.plugin_name: impl.function() for impl in self.pm.hook.portail_config_model.get_hookimpls()}
