@@ -26,7 +26,7 @@ from core.billing.types import BillingPeriod, InvoiceLineDraft  # noqa: E402
 from core.config import BUNDLED_DEMO_CONFIG, load_settings  # noqa: E402
 from core.db import init_db  # noqa: E402
 from core.hookspecs import hookimpl  # noqa: E402
-from tests.querycount import count_queries  # noqa: E402
+from core.testing import count_queries  # noqa: E402
 
 PERIOD = BillingPeriod(date(2026, 3, 1), date(2026, 3, 31))
 

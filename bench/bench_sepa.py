@@ -74,10 +74,10 @@ async def service(n: int) -> None:
     from core.db import init_db
     from core.households.models import Household
     from core.permissions import Actor
+    from core.testing import count_queries
     from core.timeutil import today
     from plugins.prelevement import service as sepa
     from plugins.prelevement.models import MandateStatus, SepaMandate
-    from tests.querycount import count_queries
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-sepa-"))
     settings = load_settings(BUNDLED_DEMO_CONFIG, environ={"DATABASE_URL": f"sqlite://{tmp / 'bench.sqlite3'}"})

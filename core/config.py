@@ -680,9 +680,22 @@ def config_path(path: str | os.PathLike[str] | None = None, environ: Mapping[str
                       "de démonstration")
 
 
+def merge_tables(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """`overrides` laid over `base` (a copy): tables merge key by key, any other value replaces."""
+    merged = _copy(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = merge_tables(merged[key], value)
+        else:
+            merged[key] = _copy(dict(value) if isinstance(value, Mapping) else value)
+    return merged
+
+
 def load_settings(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None, *,
-                  allow_demo: bool = False) -> Settings:
-    """Read, layer and validate the configuration; raise `ConfigError` naming every mistake."""
+                  allow_demo: bool = False, overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Read, layer and validate the configuration; raise `ConfigError` naming every mistake.
+
+    `overrides` (TOML-shaped, tools and tests) is merged over the file, before the environment."""
     environ = dict(os.environ if environ is None else environ)
     file = config_path(path, environ, allow_demo=allow_demo)
     try:
@@ -691,6 +704,8 @@ def load_settings(path: str | os.PathLike[str] | None = None, environ: Mapping[s
         raise ConfigError(f"{file}: TOML invalide : {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{file}: illisible : {exc.strerror}") from None
+    if overrides:
+        file_data = merge_tables(file_data, overrides)
     origin = ConfigOrigin(path=file, file_data=file_data, env={})
     data = apply_env_overrides(_copy(file_data), environ, origin)
     try:
