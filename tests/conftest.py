@@ -7,6 +7,9 @@ imports them from `core.testing`."""
 
 from __future__ import annotations
 
+import os
+from importlib.metadata import entry_points
+
 from core.testing import (  # noqa: F401  (re-exported for the tests)
     PASSWORD,
     Clock,
@@ -18,3 +21,13 @@ from core.testing import (  # noqa: F401  (re-exported for the tests)
     session_token,
     uses_service,
 )
+
+
+def _plugin_autoloaded() -> bool:
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return False
+    return any(ep.name == "portail" for ep in entry_points(group="pytest11"))
+
+
+if not _plugin_autoloaded():  # a virtualenv installed before the entry point came: load it from here
+    pytest_plugins = ["core.testing.plugin"]
