@@ -21,7 +21,6 @@ AREAS = ("core", "creche", "alsh_paj", "prelevement", "messagerie")
 PENDING = {
     "core",
     "creche",
-    "alsh_paj",
     "prelevement",
     "messagerie",
 }

@@ -63,14 +63,14 @@ async def test_creche_guide_family_side(demo, gql):
 
 async def test_alsh_guide_family_side(demo, gql):
     family = await as_demo(gql, "cce@demo.portail-famille.fr")
-    children = (await family.ok("{ alshChildren { firstName } }"))["alshChildren"]
+    children = (await family.ok("{ alshPajChildren { firstName } }"))["alshPajChildren"]
     assert {c["firstName"] for c in children} == {"Junior", "Enfant"}
     start = today().replace(day=1)
     months = {start, (start - timedelta(days=1)).replace(day=1), (start + timedelta(days=32)).replace(day=1)}
     entries = []
     for month in months:
-        entries += (await family.ok("query($m: Date!) { alshPlanning(month: $m) { childName bookingNumber } }",
-                                    m=month.isoformat()))["alshPlanning"]
+        entries += (await family.ok("query($m: YearMonth!) { alshPajPlanning(month: $m) { childName bookingNumber } }",
+                                    m=month.isoformat()[:7]))["alshPajPlanning"]
     assert any("Junior" in e["childName"] for e in entries)
     invoices = (await family.ok("{ myInvoices { count items { number } } }"))["myInvoices"]
     assert invoices["count"] == len(invoices["items"])

@@ -101,3 +101,46 @@ async def portail_demo_data(settings: Any, today: date) -> None:
     from plugins.alsh_paj import service
 
     await service.create_demo(today)
+
+
+# Every code the plugin raises (docs/graphql.md): the schema's ErrorCode enum is built from these.
+ERROR_CODES: dict[str, str] = {
+    "PREREQUISITES_MISSING": "The child's file or the documents the ALSH requires are incomplete or not yet "
+                             "validated; `extensions.missing` lists them (kind, code, label, status).",
+    "UNPAID_BALANCE": "The household's unpaid balance at the service's régie exceeds the threshold "
+                      "(`extensions.dueCents`, `extensions.thresholdCents`).",
+    "UNKNOWN_SERVICE": "The service code is not an ALSH / PAJ service of the community.",
+    "REQUIRED": "A required value is empty; `extensions.field` names it.",
+    "INVALID_RANGE": "The end date precedes the start date.",
+    "INVALID_WINDOW": "The booking window closes before it opens.",
+    "INVALID_WEEKDAY": "A weekday is not an ISO weekday (1 = Monday … 7 = Sunday).",
+    "INVALID_AGE_RANGE": "The age range is empty or negative.",
+    "INVALID_TIME": "A time is not `HH:MM`.",
+    "INVALID_DEADLINE": "The cancellation deadline is negative.",
+    "INVALID_CAPACITY": "A capacity is negative.",
+    "INVALID_TARIFF": "The tariff grid is invalid (unknown method, brackets not increasing…).",
+    "DUPLICATE_CODE": "A unit with this code already exists in the period.",
+    "SAME_HOUSEHOLD": "The child already belongs to this household.",
+    "DAY_HAS_BOOKINGS": "Active booking lines exist on that day: process or cancel them first.",
+    "EMPTY_SELECTION": "Nothing was chosen (no day, no line, no decision).",
+    "TOO_MANY_SELECTIONS": "More than 400 (day, unit) pairs in one request.",
+    "BOOKING_CLOSED": "The period's booking window is not open.",
+    "AGE_NOT_ALLOWED": "The child's age is outside the period's range.",
+    "UNKNOWN_UNIT": "The unit is not one of the period's (`extensions.unitId`).",
+    "DAY_NOT_BOOKABLE": "The day is not an open day of the period, is closed or is past (`extensions.date`).",
+    "ALREADY_BOOKED": "The child already has an active line for this unit that day.",
+    "UNIT_EXCLUDED": "Two units that exclude each other on the same day (`extensions.problems`).",
+    "UNIT_REQUIRES": "A unit needs another unit the same day (`extensions.problems`).",
+    "NOT_CANCELLABLE": "The line can no longer be cancelled by the family (already cancelled, refused, past).",
+    "NO_PLACE_LEFT": "No place left that day to accept a waiting-list line.",
+    "INVALID_STATE": "The line is not in a state this action applies to.",
+    "REASON_REQUIRED": "A refusal (or a staff override) needs a reason.",
+    "INVALID_ACTION": "Unknown decision action.",
+    "FUTURE_DAY": "Presence cannot be marked for a day to come.",
+    "INVALID_PRESENCE": "NOT_MARKED is not a presence one can set.",
+}
+
+
+@hookimpl
+def portail_error_codes() -> dict[str, str]:
+    return ERROR_CODES

@@ -808,16 +808,17 @@ async def expire_past_requests(on: date | None = None) -> int:
 
 
 # ---- staff ------------------------------------------------------------------------------------
-async def staff_requests(actor: Actor, establishment_id: int | None = None,
-                         states: list[str] | None = None) -> list[AlshBookingLine]:
+def staff_requests_query(actor: Actor, establishment_id: int | None = None,
+                         states: list[str] | None = None) -> Any:
+    """Lines waiting for a decision in the agent's services, by date then id (a queryset to page)."""
     services = _staff_services(actor)
     query = AlshBookingLine.filter(state__in=states or [LineState.EN_ATTENTE, LineState.DEMANDE_ANNULATION])
     if services is not None:
         query = query.filter(booking__period__mode__establishment__service_code__in=list(services))
     if establishment_id is not None:
         query = query.filter(booking__period__mode__establishment_id=establishment_id)
-    return await query.select_related("unit", "booking__child", "booking__period__mode__establishment") \
-        .order_by("date", "id").limit(1000)
+    return query.select_related("unit", "booking__child", "booking__period__mode__establishment") \
+        .order_by("date", "id")
 
 
 @dataclass

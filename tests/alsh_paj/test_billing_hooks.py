@@ -143,9 +143,9 @@ async def test_past_undecided_requests_expire(gql):
     accepted = await _line(booking, setup.morning, yesterday, "acceptee", holds_place=True)
     user = await household.members.all().first()
     g = await gql.as_user(user)
-    data = await g.ok("""query($id: ID!) { alshBooking(id: $id) { number lines { id state stateLabel } } }""",
+    data = await g.ok("""query($id: ID!) { alshPajBooking(id: $id) { number lines { id state stateLabel } } }""",
                       id=booking.id)
-    assert {line["state"] for line in data["alshBooking"]["lines"]} == {"expiree", "acceptee"}
+    assert {line["state"] for line in data["alshPajBooking"]["lines"]} == {"EXPIRED", "ACCEPTED"}
     # the hourly maintenance hook (server worker and `portail maintenance`) runs it
     from core.plugins import get_host
 
@@ -156,4 +156,4 @@ async def test_past_undecided_requests_expire(gql):
     assert (await AlshDayCounter.get(unit=setup.day, date=yesterday)).taken == 0
     _, _, _ = await make_family("x@example.org", children=0, name="X")
     other = await gql.as_user(await (await Household.get(name="X")).members.all().first())
-    assert await other.code("""query($id: ID!) { alshBooking(id: $id) { number } }""", id=booking.id) == "NOT_FOUND"
+    assert await other.code("""query($id: ID!) { alshPajBooking(id: $id) { number } }""", id=booking.id) == "NOT_FOUND"

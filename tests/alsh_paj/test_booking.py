@@ -15,32 +15,32 @@ from plugins.alsh_paj.models import AlshBooking, AlshBookingLine, AlshChildLink,
 from tests.alsh_paj.conftest import complete_file, make_family, make_setup
 from tests.conftest import make_staff
 
-CHILDREN = "{ alshChildren { id firstName age marker linked } }"
-OFFERS = """query($c: ID!) { alshOffers(childId: $c) { id name establishment mode minAge maxAge } }"""
-DAYS = """query($c: ID!, $p: ID!) { alshPeriodDays(childId: $c, periodId: $p) {
-  date open closedLabel units { unit { id name } remaining } booked { id unit state } } }"""
+CHILDREN = "{ alshPajChildren { id firstName age marker isLinked } }"
+OFFERS = """query($c: ID!) { alshPajOffers(childId: $c) { id name establishment mode minAge maxAge } }"""
+DAYS = """query($c: ID!, $p: ID!) { alshPajPeriodDays(childId: $c, periodId: $p) {
+  date isOpen closedLabel units { unit { id name } remaining } booked { id unit state } } }"""
 RECORD_PAYMENT = """mutation($i: ID!, $a: Int!) {
   recordPayment(invoiceId: $i, amountCents: $a, method: "cash") { id } }"""
-SUMMARY = """query($c: ID!, $p: ID!, $s: [AlshSelectionInput!]!) {
-  alshBookingSummary(childId: $c, periodId: $p, selections: $s) { child lines { date unit { name } remaining expectedState } } }"""
-SUBMIT = """mutation($c: ID!, $p: ID!, $s: [AlshSelectionInput!]!) {
-  submitAlshBooking(childId: $c, periodId: $p, selections: $s) {
+SUMMARY = """query($c: ID!, $p: ID!, $s: [AlshPajSelectionInput!]!) {
+  alshPajBookingSummary(childId: $c, periodId: $p, selections: $s) { child lines { date unit { name } remaining expectedOutcome } } }"""
+SUBMIT = """mutation($c: ID!, $p: ID!, $s: [AlshPajSelectionInput!]!) {
+  submitAlshPajBooking(childId: $c, periodId: $p, selections: $s) {
     id number childId period { name establishment mode }
     lines { id date unit unitId state stateLabel reason waitingRank } } }"""
-CANCEL = """mutation($ids: [ID!]!) { cancelAlshLines(lineIds: $ids) { id state } }"""
-PROCESS = """mutation($d: [AlshDecisionInput!]!) { processAlshLines(decisions: $d) { id state reason } }"""
-PLANNING = """query($m: Date!, $children: [ID!], $cancelled: Boolean! = false, $linked: Boolean! = false) {
-  alshPlanning(month: $m, childIds: $children, showCancelled: $cancelled, showLinked: $linked) {
+CANCEL = """mutation($ids: [ID!]!) { cancelAlshPajLines(lineIds: $ids) { id state } }"""
+PROCESS = """mutation($d: [AlshPajDecisionInput!]!) { processAlshPajLines(decisions: $d) { id state reason } }"""
+PLANNING = """query($m: YearMonth!, $children: [ID!], $cancelled: Boolean! = false, $linked: Boolean! = false) {
+  alshPajPlanning(month: $m, childIds: $children, showCancelled: $cancelled, showLinked: $linked) {
     line { id date unit state waitingRank } bookingNumber childName marker establishment mode period
-    linkedToOtherAccount } }"""
-HISTORY = """query($id: ID!) { alshBookingHistory(id: $id) { lineId fromState toState by note } }"""
-COPY = """mutation($input: AlshCopyInput!) { submitAlshCopy(input: $input) { number childId lines { date unit state } } }"""
-COPY_PREVIEW = """query($input: AlshCopyInput!) { alshCopyPreview(input: $input) { date unitId } }"""
-REQUESTS = """query { alshRequests { line { id state } bookingNumber childName establishment } }"""
-DAY_LIST = """query($e: ID!, $d: Date!) { alshDayList(establishmentId: $e, date: $d) {
-  lineId unit firstName hasPai allergies present mayCollect { firstName lastName } } }"""
-PRESENCE = """mutation($l: ID!, $p: Boolean!, $j: Boolean! = false) {
-  markAlshPresence(lineId: $l, present: $p, justified: $j) { id present absenceJustified } }"""
+    isBookedByOtherAccount } }"""
+HISTORY = """query($id: ID!) { alshPajBookingHistory(id: $id) { total items { lineId fromState toState by note } } }"""
+COPY = """mutation($input: AlshPajCopyInput!) { submitAlshPajCopy(input: $input) { number childId lines { date unit state } } }"""
+COPY_PREVIEW = """query($input: AlshPajCopyInput!) { alshPajCopyPreview(input: $input) { date unitId } }"""
+REQUESTS = """query { alshPajRequests { total items { line { id state } bookingNumber childName establishment } } }"""
+DAY_LIST = """query($e: ID!, $d: Date!) { alshPajDayList(establishmentId: $e, date: $d) { items {
+  lineId unit firstName hasPai allergies presence mayCollect { firstName lastName } } } }"""
+PRESENCE = """mutation($l: ID!, $p: AlshPajPresence!) {
+  markAlshPajPresence(lineId: $l, presence: $p) { id presence presenceLabel } }"""
 
 
 def sel(day, unit):
@@ -55,37 +55,37 @@ async def mails_to(mailbox, address):
 async def test_wizard_children_offers_days_summary_submit_and_mail(gql, mailbox, alsh):
     user, household, kids = await make_family("famille@example.org", children=2)
     g = await gql.as_user(user)
-    children = (await g.ok(CHILDREN))["alshChildren"]
+    children = (await g.ok(CHILDREN))["alshPajChildren"]
     from plugins.alsh_paj.rules import age_on
 
     assert {c["id"]: c["age"] for c in children} == {str(k.id): age_on(k.birth_date, today()) for k in kids}
-    assert children[0]["marker"] == "E" and not children[0]["linked"]
+    assert children[0]["marker"] == "E" and not children[0]["isLinked"]
 
-    offers = (await g.ok(OFFERS, c=kids[1].id))["alshOffers"]
+    offers = (await g.ok(OFFERS, c=kids[1].id))["alshPajOffers"]
     assert [o["name"] for o in offers] == ["Mercredis Avril Mai"]
     assert offers[0]["establishment"] == "ALSH BRAUD ET ST LOUIS" and offers[0]["mode"] == "MERCREDIS"
 
-    days = (await g.ok(DAYS, c=kids[1].id, p=alsh.period.id))["alshPeriodDays"]
-    open_days = [d for d in days if d["open"]]
+    days = (await g.ok(DAYS, c=kids[1].id, p=alsh.period.id))["alshPajPeriodDays"]
+    open_days = [d for d in days if d["isOpen"]]
     assert open_days and all(u["remaining"] == 10 for u in open_days[0]["units"])
 
     w1, w2 = alsh.wednesdays[1], alsh.wednesdays[2]
     selections = [sel(w1, alsh.morning), sel(w2, alsh.morning)]
-    summary = (await g.ok(SUMMARY, c=kids[1].id, p=alsh.period.id, s=selections))["alshBookingSummary"]
+    summary = (await g.ok(SUMMARY, c=kids[1].id, p=alsh.period.id, s=selections))["alshPajBookingSummary"]
     assert [line["unit"]["name"] for line in summary["lines"]] == ["MERCREDI MATIN SANS REPAS"] * 2
-    assert summary["lines"][0]["expectedState"] == "place_disponible"
+    assert summary["lines"][0]["expectedOutcome"] == "PLACE_AVAILABLE"
     assert await AlshBooking.all().count() == 0  # the summary writes nothing
 
-    booking = (await g.ok(SUBMIT, c=kids[1].id, p=alsh.period.id, s=selections))["submitAlshBooking"]
+    booking = (await g.ok(SUBMIT, c=kids[1].id, p=alsh.period.id, s=selections))["submitAlshPajBooking"]
     assert booking["number"] == "00001"
-    assert [line["state"] for line in booking["lines"]] == ["en_attente", "en_attente"]
-    second = (await g.ok(SUBMIT, c=kids[0].id, p=alsh.period.id, s=[sel(w1, alsh.day)]))["submitAlshBooking"]
+    assert [line["state"] for line in booking["lines"]] == ["PENDING", "PENDING"]
+    second = (await g.ok(SUBMIT, c=kids[0].id, p=alsh.period.id, s=[sel(w1, alsh.day)]))["submitAlshPajBooking"]
     assert second["number"] == "00002"
 
-    days = (await g.ok(DAYS, c=kids[1].id, p=alsh.period.id))["alshPeriodDays"]
+    days = (await g.ok(DAYS, c=kids[1].id, p=alsh.period.id))["alshPajPeriodDays"]
     day1 = next(d for d in days if d["date"] == w1.isoformat())
     assert {u["unit"]["name"]: u["remaining"] for u in day1["units"]}["MERCREDI MATIN SANS REPAS"] == 9
-    assert day1["booked"][0]["state"] == "en_attente"
+    assert day1["booked"][0]["state"] == "PENDING"
 
     texts = await mails_to(mailbox, "famille@example.org")
     assert len(texts) == 2
@@ -101,21 +101,21 @@ async def test_auto_accept_history_and_planning_filters(gql):
     user, _, kids = await make_family(children=2)
     g = await gql.as_user(user)
     w = setup.wednesdays[1]
-    b1 = (await g.ok(SUBMIT, c=kids[0].id, p=setup.period.id, s=[sel(w, setup.day)]))["submitAlshBooking"]
-    b2 = (await g.ok(SUBMIT, c=kids[1].id, p=setup.period.id, s=[sel(w, setup.morning)]))["submitAlshBooking"]
-    assert b1["lines"][0]["state"] == "acceptee"
+    b1 = (await g.ok(SUBMIT, c=kids[0].id, p=setup.period.id, s=[sel(w, setup.day)]))["submitAlshPajBooking"]
+    b2 = (await g.ok(SUBMIT, c=kids[1].id, p=setup.period.id, s=[sel(w, setup.morning)]))["submitAlshPajBooking"]
+    assert b1["lines"][0]["state"] == "ACCEPTED"
     await g.ok(CANCEL, ids=[b2["lines"][0]["id"]])
 
-    planning = (await g.ok(PLANNING, m=w.isoformat()))["alshPlanning"]
-    assert [(p["marker"], p["line"]["state"]) for p in planning] == [("E", "acceptee")]
+    planning = (await g.ok(PLANNING, m=w.isoformat()[:7]))["alshPajPlanning"]
+    assert [(p["marker"], p["line"]["state"]) for p in planning] == [("E", "ACCEPTED")]
     assert planning[0]["establishment"] == "ALSH BRAUD ET ST LOUIS" and planning[0]["bookingNumber"] == "00001"
-    everything = (await g.ok(PLANNING, m=w.isoformat(), cancelled=True))["alshPlanning"]
+    everything = (await g.ok(PLANNING, m=w.isoformat()[:7], cancelled=True))["alshPajPlanning"]
     assert len(everything) == 2
-    only_second = (await g.ok(PLANNING, m=w.isoformat(), children=[str(kids[1].id)], cancelled=True))["alshPlanning"]
-    assert [p["line"]["state"] for p in only_second] == ["annulee"]
+    only_second = (await g.ok(PLANNING, m=w.isoformat()[:7], children=[str(kids[1].id)], cancelled=True))["alshPajPlanning"]
+    assert [p["line"]["state"] for p in only_second] == ["CANCELLED"]
 
-    history = (await g.ok(HISTORY, id=b2["id"]))["alshBookingHistory"]
-    assert [(h["fromState"], h["toState"]) for h in history] == [("", "acceptee"), ("acceptee", "annulee")]
+    history = (await g.ok(HISTORY, id=b2["id"]))["alshPajBookingHistory"]["items"]
+    assert [(h["fromState"], h["toState"]) for h in history] == [(None, "ACCEPTED"), ("ACCEPTED", "CANCELLED")]
     assert history[1]["by"] == "Camille DUPONT"
 
 
@@ -125,14 +125,14 @@ async def test_copy_mode_range_weekdays_and_other_child(gql, alsh):
     start, end = alsh.wednesdays[1], alsh.wednesdays[4]
     data = {"childId": str(kids[1].id), "periodId": str(alsh.period.id), "selections": [sel(start, alsh.morning)],
             "rangeStart": start.isoformat(), "rangeEnd": end.isoformat(), "weekdays": [3]}
-    preview = (await g.ok(COPY_PREVIEW, input=data))["alshCopyPreview"]
+    preview = (await g.ok(COPY_PREVIEW, input=data))["alshPajCopyPreview"]
     assert [p["date"] for p in preview] == [d.isoformat() for d in alsh.wednesdays[1:5]]
 
-    bookings = (await g.ok(COPY, input={**data, "targetChildIds": [str(kids[1].id), str(kids[0].id)]}))["submitAlshCopy"]
+    bookings = (await g.ok(COPY, input={**data, "targetChildIds": [str(kids[1].id), str(kids[0].id)]}))["submitAlshPajCopy"]
     assert [b["childId"] for b in bookings] == [str(kids[1].id), str(kids[0].id)]
     assert all(len(b["lines"]) == 4 for b in bookings)
     # whole period: every open day from tomorrow on
-    preview = (await g.ok(COPY_PREVIEW, input={**data, "wholePeriod": True}))["alshCopyPreview"]
+    preview = (await g.ok(COPY_PREVIEW, input={**data, "wholePeriod": True}))["alshPajCopyPreview"]
     assert len(preview) == len([d for d in alsh.wednesdays if d >= today()])
 
     other_user, _, other_kids = await make_family("autre@example.org", children=1, name="MARTIN")
@@ -149,9 +149,9 @@ async def test_copy_preview_range_excludes_the_source_day(gql, alsh):
     source, start, end = alsh.wednesdays[1], alsh.wednesdays[3], alsh.wednesdays[4]
     data = {"childId": str(kids[0].id), "periodId": str(alsh.period.id), "selections": [sel(source, alsh.morning)],
             "rangeStart": start.isoformat(), "rangeEnd": end.isoformat()}
-    preview = (await g.ok(COPY_PREVIEW, input=data))["alshCopyPreview"]
+    preview = (await g.ok(COPY_PREVIEW, input=data))["alshPajCopyPreview"]
     assert [p["date"] for p in preview] == [start.isoformat(), end.isoformat()]
-    bookings = (await g.ok(COPY, input=data))["submitAlshCopy"]
+    bookings = (await g.ok(COPY, input=data))["submitAlshPajCopy"]
     assert sorted(ln["date"] for ln in bookings[0]["lines"]) == [start.isoformat(), end.isoformat()]
 
 
@@ -160,31 +160,31 @@ async def test_cancellation_before_and_after_deadline(gql, mailbox):
     user, _, kids = await make_family(children=2)
     g = await gql.as_user(user)
     w = early.wednesdays[1]
-    b = (await g.ok(SUBMIT, c=kids[0].id, p=early.period.id, s=[sel(w, early.day)]))["submitAlshBooking"]
+    b = (await g.ok(SUBMIT, c=kids[0].id, p=early.period.id, s=[sel(w, early.day)]))["submitAlshPajBooking"]
     assert (await AlshDayCounter.get(unit_id=early.day.id, date=w)).taken == 1
-    assert (await g.ok(CANCEL, ids=[b["lines"][0]["id"]]))["cancelAlshLines"][0]["state"] == "annulee"
+    assert (await g.ok(CANCEL, ids=[b["lines"][0]["id"]]))["cancelAlshPajLines"][0]["state"] == "CANCELLED"
     assert (await AlshDayCounter.get(unit_id=early.day.id, date=w)).taken == 0  # place freed
     assert await g.code(CANCEL, ids=[b["lines"][0]["id"]]) == "NOT_CANCELLABLE"
 
     late = await make_setup(auto_accept=True, cancel_days_before=60, name="Mercredis tardifs")
-    b = (await g.ok(SUBMIT, c=kids[0].id, p=late.period.id, s=[sel(late.wednesdays[1], late.day)]))["submitAlshBooking"]
+    b = (await g.ok(SUBMIT, c=kids[0].id, p=late.period.id, s=[sel(late.wednesdays[1], late.day)]))["submitAlshPajBooking"]
     line_id = b["lines"][0]["id"]
-    assert (await g.ok(CANCEL, ids=[line_id]))["cancelAlshLines"][0]["state"] == "demande_annulation"
+    assert (await g.ok(CANCEL, ids=[line_id]))["cancelAlshPajLines"][0]["state"] == "CANCELLATION_REQUESTED"
     assert (await AlshDayCounter.get(unit_id=late.day.id, date=late.wednesdays[1])).taken == 1  # still held
 
     # the service decides
     agent = await make_staff(services=["alsh"])
     staff = await gql.as_user(agent)
-    requests = (await staff.ok(REQUESTS))["alshRequests"]
-    assert [r["line"]["state"] for r in requests] == ["demande_annulation"]
-    done = (await staff.ok(PROCESS, d=[{"lineId": line_id, "action": "accept_cancellation"}]))["processAlshLines"]
-    assert done[0]["state"] == "annulee"
+    requests = (await staff.ok(REQUESTS))["alshPajRequests"]["items"]
+    assert [r["line"]["state"] for r in requests] == ["CANCELLATION_REQUESTED"]
+    done = (await staff.ok(PROCESS, d=[{"lineId": line_id, "action": "ACCEPT_CANCELLATION"}]))["processAlshPajLines"]
+    assert done[0]["state"] == "CANCELLED"
     assert (await AlshDayCounter.get(unit_id=late.day.id, date=late.wednesdays[1])).taken == 0
     assert not (await AlshBookingLine.get(id=int(line_id))).cancelled_in_time  # late: still billed
 
     # another family cannot cancel someone else's line
     other, _, _ = await make_family("autre@example.org", children=1, name="MARTIN")
-    b = (await g.ok(SUBMIT, c=kids[1].id, p=late.period.id, s=[sel(late.wednesdays[2], late.day)]))["submitAlshBooking"]
+    b = (await g.ok(SUBMIT, c=kids[1].id, p=late.period.id, s=[sel(late.wednesdays[2], late.day)]))["submitAlshPajBooking"]
     assert await (await gql.as_user(other)).code(CANCEL, ids=[b["lines"][0]["id"]]) == "NOT_FOUND"
     assert (await AlshBookingLine.get(id=int(b["lines"][0]["id"]))).state == "acceptee"
 
@@ -196,12 +196,12 @@ async def test_window_age_ownership_and_bad_input(gql, alsh):
     closed = await make_setup(opens_in_days=3, name="Mercredis Juin")
     err = await g.error(SUBMIT, c=kids[0].id, p=closed.period.id, s=[sel(w, closed.day)])
     assert err["extensions"] == {"code": "BOOKING_CLOSED", "field": "periodId"}
-    assert (await g.ok(OFFERS, c=kids[0].id))["alshOffers"][0]["name"] == "Mercredis Avril Mai"
+    assert (await g.ok(OFFERS, c=kids[0].id))["alshPajOffers"][0]["name"] == "Mercredis Avril Mai"
 
     teens = await make_setup(min_age=11, max_age=17, name="PAJ")
     err = await g.error(SUBMIT, c=kids[0].id, p=teens.period.id, s=[sel(w, teens.day)])
     assert err["extensions"] == {"code": "AGE_NOT_ALLOWED", "field": "childId"}
-    assert "PAJ" not in [o["name"] for o in (await g.ok(OFFERS, c=kids[0].id))["alshOffers"]]
+    assert "PAJ" not in [o["name"] for o in (await g.ok(OFFERS, c=kids[0].id))["alshPajOffers"]]
 
     _, _, other_kids = await make_family("autre@example.org", children=1, name="MARTIN")
     assert await g.code(SUBMIT, c=other_kids[0].id, p=alsh.period.id, s=[sel(w, alsh.day)]) == "NOT_FOUND"
@@ -304,20 +304,20 @@ async def test_waiting_list_rank_and_promotion_mail(gql, mailbox):
     second, _, k2 = await make_family("deux@example.org", children=1, name="DEUX")
     third, _, k3 = await make_family("trois@example.org", children=1, name="TROIS")
     g1, g2, g3 = [await gql.as_user(u) for u in (first, second, third)]
-    b1 = (await g1.ok(SUBMIT, c=k1[0].id, p=setup.period.id, s=[sel(w, setup.day)]))["submitAlshBooking"]
-    b2 = (await g2.ok(SUBMIT, c=k2[0].id, p=setup.period.id, s=[sel(w, setup.day)]))["submitAlshBooking"]
-    b3 = (await g3.ok(SUBMIT, c=k3[0].id, p=setup.period.id, s=[sel(w, setup.day)]))["submitAlshBooking"]
-    assert b1["lines"][0]["state"] == "acceptee"
-    assert (b2["lines"][0]["state"], b2["lines"][0]["waitingRank"]) == ("liste_attente", 1)
-    assert (b3["lines"][0]["state"], b3["lines"][0]["waitingRank"]) == ("liste_attente", 2)
+    b1 = (await g1.ok(SUBMIT, c=k1[0].id, p=setup.period.id, s=[sel(w, setup.day)]))["submitAlshPajBooking"]
+    b2 = (await g2.ok(SUBMIT, c=k2[0].id, p=setup.period.id, s=[sel(w, setup.day)]))["submitAlshPajBooking"]
+    b3 = (await g3.ok(SUBMIT, c=k3[0].id, p=setup.period.id, s=[sel(w, setup.day)]))["submitAlshPajBooking"]
+    assert b1["lines"][0]["state"] == "ACCEPTED"
+    assert (b2["lines"][0]["state"], b2["lines"][0]["waitingRank"]) == ("WAITING_LIST", 1)
+    assert (b3["lines"][0]["state"], b3["lines"][0]["waitingRank"]) == ("WAITING_LIST", 2)
     summary = (await g3.ok(SUMMARY, c=k3[0].id, p=setup.period.id, s=[sel(setup.wednesdays[2], setup.day)]))
-    assert summary["alshBookingSummary"]["lines"][0]["expectedState"] == "place_disponible"
+    assert summary["alshPajBookingSummary"]["lines"][0]["expectedOutcome"] == "PLACE_AVAILABLE"
     await send_pending(ignore_schedule=True)
     mailbox.clear()
 
     await g1.ok(CANCEL, ids=[b1["lines"][0]["id"]])
     assert (await AlshBookingLine.get(id=int(b2["lines"][0]["id"]))).state == "acceptee"
-    planning = (await g3.ok(PLANNING, m=w.isoformat()))["alshPlanning"]
+    planning = (await g3.ok(PLANNING, m=w.isoformat()[:7]))["alshPajPlanning"]
     assert planning[0]["line"]["waitingRank"] == 1  # moved up
     texts = await mails_to(mailbox, "deux@example.org")
     assert len(texts) == 1 and "Une place s'est libérée" in texts[0]
@@ -329,39 +329,39 @@ async def test_waiting_list_off_refuses_full_day(gql, plugin_config):
     setup = await make_setup(capacity=0)
     user, _, kids = await make_family(children=1)
     b = (await (await gql.as_user(user)).ok(SUBMIT, c=kids[0].id, p=setup.period.id,
-                                            s=[sel(setup.wednesdays[1], setup.day)]))["submitAlshBooking"]
-    assert (b["lines"][0]["state"], b["lines"][0]["reason"]) == ("refusee", "Aucune place disponible")
+                                            s=[sel(setup.wednesdays[1], setup.day)]))["submitAlshPajBooking"]
+    assert (b["lines"][0]["state"], b["lines"][0]["reason"]) == ("REFUSED", "Aucune place disponible")
 
 
 async def test_staff_processing_mail_and_scoping(gql, mailbox, alsh):
     user, _, kids = await make_family(children=1)
     g = await gql.as_user(user)
     days = alsh.wednesdays[1:4]
-    b = (await g.ok(SUBMIT, c=kids[0].id, p=alsh.period.id, s=[sel(d, alsh.morning) for d in days]))["submitAlshBooking"]
+    b = (await g.ok(SUBMIT, c=kids[0].id, p=alsh.period.id, s=[sel(d, alsh.morning) for d in days]))["submitAlshPajBooking"]
     ids = [line["id"] for line in b["lines"]]
     await send_pending(ignore_schedule=True)
     mailbox.clear()
 
     outsider = await gql.as_user(await make_staff("creche@example.org", services=["creche_au_fil_de_l_eau"]))
-    assert await outsider.code(PROCESS, d=[{"lineId": ids[0], "action": "accept"}]) == "NOT_FOUND"
-    assert (await outsider.ok(REQUESTS))["alshRequests"] == []
-    assert await g.code(PROCESS, d=[{"lineId": ids[0], "action": "accept"}]) == "FORBIDDEN"
+    assert await outsider.code(PROCESS, d=[{"lineId": ids[0], "action": "ACCEPT"}]) == "NOT_FOUND"
+    assert (await outsider.ok(REQUESTS))["alshPajRequests"] == {"total": 0, "items": []}
+    assert await g.code(PROCESS, d=[{"lineId": ids[0], "action": "ACCEPT"}]) == "FORBIDDEN"
 
     staff = await gql.as_user(await make_staff(services=["alsh"]))
-    assert len((await staff.ok(REQUESTS))["alshRequests"]) == 3
-    err = await staff.error(PROCESS, d=[{"lineId": ids[1], "action": "refuse"}])
+    assert (await staff.ok(REQUESTS))["alshPajRequests"]["total"] == 3
+    err = await staff.error(PROCESS, d=[{"lineId": ids[1], "action": "REFUSE"}])
     assert err["extensions"] == {"code": "REASON_REQUIRED", "field": "decisions"}
-    done = (await staff.ok(PROCESS, d=[{"lineId": ids[0], "action": "accept"},
-                                       {"lineId": ids[1], "action": "refuse", "reason": "Aucune place disponible"},
-                                       {"lineId": ids[2], "action": "accept"}]))["processAlshLines"]
-    assert [d["state"] for d in done] == ["acceptee", "refusee", "acceptee"]
+    done = (await staff.ok(PROCESS, d=[{"lineId": ids[0], "action": "ACCEPT"},
+                                       {"lineId": ids[1], "action": "REFUSE", "reason": "Aucune place disponible"},
+                                       {"lineId": ids[2], "action": "ACCEPT"}]))["processAlshPajLines"]
+    assert [d["state"] for d in done] == ["ACCEPTED", "REFUSED", "ACCEPTED"]
     assert (await AlshDayCounter.get(unit_id=alsh.morning.id, date=days[1])).taken == 0
     texts = await mails_to(mailbox, "famille@example.org")
     assert len(texts) == 1
     assert f"{days[1]:%d/%m/%Y} | MERCREDI MATIN SANS REPAS | Refusée - Motif : Aucune place disponible" in texts[0]
     assert f"{days[0]:%d/%m/%Y} | MERCREDI MATIN SANS REPAS | Acceptée" in texts[0]
-    assert await staff.code(PROCESS, d=[{"lineId": ids[0], "action": "accept"}]) == "INVALID_STATE"
-    history = (await g.ok(HISTORY, id=b["id"]))["alshBookingHistory"]
+    assert await staff.code(PROCESS, d=[{"lineId": ids[0], "action": "ACCEPT"}]) == "INVALID_STATE"
+    history = (await g.ok(HISTORY, id=b["id"]))["alshPajBookingHistory"]["items"]
     assert history[-1]["by"] == "Agent TEST"
 
 
@@ -381,17 +381,20 @@ async def test_day_list_presence_and_justified_absence(gql, alsh):
     line = await AlshBookingLine.create(booking=booking, unit=alsh.day, date=past, state="acceptee", holds_place=True)
 
     staff = await gql.as_user(await make_staff(services=["alsh"]))
-    rows = (await staff.ok(DAY_LIST, e=alsh.establishment.id, d=past.isoformat()))["alshDayList"]
+    rows = (await staff.ok(DAY_LIST, e=alsh.establishment.id, d=past.isoformat()))["alshPajDayList"]["items"]
     assert rows == [{"lineId": str(line.id), "unit": "MERCREDI JOURNEE AVEC REPAS", "firstName": "Enfant1",
-                     "hasPai": True, "allergies": "Arachide", "present": None,
+                     "hasPai": True, "allergies": "Arachide", "presence": "NOT_MARKED",
                      "mayCollect": [{"firstName": "Mamie", "lastName": "DUPONT"}]}]
     outsider = await gql.as_user(await make_staff("x@example.org", services=["jeunesse"]))
     assert await outsider.code(DAY_LIST, e=alsh.establishment.id, d=past.isoformat()) == "NOT_FOUND"
     assert await (await gql.as_user(user)).code(DAY_LIST, e=alsh.establishment.id, d=past.isoformat()) == "FORBIDDEN"
 
-    marked = (await staff.ok(PRESENCE, l=line.id, p=False, j=True))["markAlshPresence"]
-    assert marked == {"id": str(line.id), "present": False, "absenceJustified": True}
-    assert await outsider.code(PRESENCE, l=line.id, p=True) == "NOT_FOUND"
+    marked = (await staff.ok(PRESENCE, l=line.id, p="JUSTIFIED_ABSENCE"))["markAlshPajPresence"]
+    assert marked == {"id": str(line.id), "presence": "JUSTIFIED_ABSENCE", "presenceLabel": "Absence justifiée"}
+    assert (await AlshBookingLine.get(id=line.id)).absence_justified
+    assert await outsider.code(PRESENCE, l=line.id, p="PRESENT") == "NOT_FOUND"
+    assert (await staff.error(PRESENCE, l=line.id, p="NOT_MARKED"))["extensions"] == {
+        "code": "INVALID_PRESENCE", "field": "presence"}
 
 
 async def test_garde_alternee_link_and_planning(gql, alsh):
@@ -401,17 +404,17 @@ async def test_garde_alternee_link_and_planning(gql, alsh):
     gm, gf = await gql.as_user(mother), await gql.as_user(father)
     w = alsh.wednesdays[1]
     assert await gf.code(SUBMIT, c=kids[0].id, p=alsh.period.id, s=[sel(w, alsh.day)]) == "NOT_FOUND"
-    link = """mutation($c: ID!, $h: ID!) { linkAlshChild(childId: $c, householdId: $h) }"""
+    link = """mutation($c: ID!, $h: ID!) { linkAlshPajChild(childId: $c, householdId: $h) { childId householdId } }"""
     assert await gm.code(link, c=kids[0].id, h=father_home.id) == "FORBIDDEN"
     await staff.ok(link, c=kids[0].id, h=father_home.id)
     assert await AlshChildLink.exists(child_id=kids[0].id, household_id=father_home.id)
-    children = (await gf.ok(CHILDREN))["alshChildren"]
-    assert [(c["firstName"], c["linked"]) for c in children] == [("Enfant1", True)]
+    children = (await gf.ok(CHILDREN))["alshPajChildren"]
+    assert [(c["firstName"], c["isLinked"]) for c in children] == [("Enfant1", True)]
     await gf.ok(SUBMIT, c=kids[0].id, p=alsh.period.id, s=[sel(w, alsh.day)])
 
-    assert (await gm.ok(PLANNING, m=w.isoformat()))["alshPlanning"] == []
-    linked = (await gm.ok(PLANNING, m=w.isoformat(), linked=True))["alshPlanning"]
-    assert [p["linkedToOtherAccount"] for p in linked] == [True]
+    assert (await gm.ok(PLANNING, m=w.isoformat()[:7]))["alshPajPlanning"] == []
+    linked = (await gm.ok(PLANNING, m=w.isoformat()[:7], linked=True))["alshPajPlanning"]
+    assert [p["isBookedByOtherAccount"] for p in linked] == [True]
     # the mother cannot cancel what the father booked
     assert await gm.code(CANCEL, ids=[linked[0]["line"]["id"]]) == "NOT_FOUND"
 
@@ -425,15 +428,15 @@ async def test_planning_query_count_does_not_grow(gql):
     month = setup.wednesdays[1]
     await g.ok(SUBMIT, c=kids[0].id, p=setup.period.id, s=[sel(month, setup.day)])
     with count_queries() as small:
-        await g.ok(PLANNING, m=month.isoformat())
+        await g.ok(PLANNING, m=month.isoformat()[:7])
     same_month = [d for d in setup.wednesdays if d.month == month.month and d != month]
     for kid in kids:
         await g.ok(SUBMIT, c=kid.id, p=setup.period.id, s=[sel(d, setup.morning) for d in same_month] or
                    [sel(month, setup.morning)] if kid is kids[1] else [sel(d, setup.day) for d in same_month]
                    or [sel(month, setup.day)])
     with count_queries() as big:
-        data = await g.ok(PLANNING, m=month.isoformat())
-    assert len(data["alshPlanning"]) > 1
+        data = await g.ok(PLANNING, m=month.isoformat()[:7])
+    assert len(data["alshPajPlanning"]) > 1
     assert big.count == small.count
 
 

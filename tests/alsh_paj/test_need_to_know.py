@@ -12,8 +12,8 @@ from tests.alsh_paj.conftest import make_family, make_setup
 from tests.conftest import make_staff
 from tests.core.test_need_to_know import same_as_missing, same_download_as_missing
 
-BOOKING = "query($id: ID!) { alshBooking(id: $id) { id number } }"
-HISTORY = "query($id: ID!) { alshBookingHistory(id: $id) { toState } }"
+BOOKING = "query($id: ID!) { alshPajBooking(id: $id) { id number } }"
+HISTORY = "query($id: ID!) { alshPajBookingHistory(id: $id) { items { toState } } }"
 REVIEW = """mutation($id: ID!) { reviewDocument(id: $id, accept: true) { status } }"""
 
 
@@ -32,7 +32,7 @@ async def test_bookings_and_their_documents_only_for_the_services_the_household_
 
     alsh = await gql.as_user(await make_staff("alsh@example.org", services=["alsh"]))
     creche = await gql.as_user(await make_staff("creche@example.org", services=["creche_la_ritournelle"]))
-    assert (await alsh.ok(BOOKING, id=str(booking.id)))["alshBooking"]["number"] == "00005"
+    assert (await alsh.ok(BOOKING, id=str(booking.id)))["alshPajBooking"]["number"] == "00005"
     for query in (BOOKING, HISTORY):
         await same_as_missing(creche, query, {"id": str(booking.id)}, {"id": "999999"})
     # the absence certificate is handled by the ALSH (and the crèches, for a household using one)
