@@ -36,6 +36,9 @@ def generated_cases() -> tuple[tuple[str, str], ...]:
                                                         text, max_size=3).map(
         lambda d: nodes.Object([_field(k, nodes.String(v)) for k, v in d.items()])))
     schemathesis.graphql.scalar("Upload", st.just(nodes.Null))
+    schemathesis.graphql.scalar("YearMonth", st.one_of(
+        st.builds(lambda y, m: f"{y:04d}-{m:02d}", st.integers(1900, 2100), st.integers(1, 12)),
+        st.sampled_from(["", "2026-13", "2026-9", "x"])).map(nodes.String))
     schema = schemathesis.graphql.from_file(export_sdl(get_host()))
     cases: list[tuple[str, str]] = []
     for result in schema.get_all_operations():
