@@ -30,10 +30,17 @@ console = Console()
 
 @app.callback()
 def root(ctx: typer.Context, config: Path | None = typer.Option(
-        None, "--config", "-c", help="Configuration file (default: $PORTAIL_CONFIG, else ./portail.toml).")) -> None:
+        None, "--config", "-c", help="Configuration file (default: $PORTAIL_CONFIG, else ./portail.toml)."),
+         trace_hooks: bool = typer.Option(
+             False, "--trace-hooks", help="Log every plugin hook call (logger portail.hooks; also PORTAIL_TRACE_HOOKS=1).")
+         ) -> None:
     """Portail Famille: administration commands."""
     if config is not None:
         os.environ["PORTAIL_CONFIG"] = str(config)  # inherited by server workers too
+    if trace_hooks:
+        from core.plugins import TRACE_ENV
+
+        os.environ[TRACE_ENV] = "1"
     # Only server processes share Prometheus files: a command's counters would otherwise be added to
     # the servers' (and its files left behind). This runs before anything imports prometheus_client.
     if ctx.invoked_subcommand not in ("serve", "demo"):
@@ -69,14 +76,25 @@ def db_migrate() -> None:
 
     host = bootstrap()
 
-    async def main() -> None:
+    async def main() -> dict[str, list[str]]:
         try:
-            await migrate(host)
+            return await migrate(host)
         finally:
             await close_db()
 
-    asyncio.run(main())
-    console.print(f"[green]Base à jour[/green] ({', '.join(['core', *host.enabled])})")
+    from core.db import migration_files, tortoise_config
+
+    applied = asyncio.run(main())
+    apps = tortoise_config(host)["apps"]
+    for label, names in applied.items():
+        shipped = len(migration_files(apps[label]["migrations"]) or [])
+        if names:
+            console.print(f"{label} : [green]{len(names)} migration(s) appliquée(s)[/green] ({', '.join(names)})",
+                          soft_wrap=True)
+        else:
+            console.print(f"{label} : déjà à jour ({shipped} migration(s))", soft_wrap=True)
+    total = sum(len(names) for names in applied.values())
+    console.print(f"[green]Base à jour[/green] : {total} migration(s) appliquée(s)." if total else "Base déjà à jour.")
 
 
 def _developer_settings() -> None:
@@ -90,11 +108,15 @@ def _developer_settings() -> None:
 def db_status() -> None:
     """List the applied and pending migrations of core and of every enabled plugin."""
     from core.app import bootstrap
-    from core.db import tortoise_config
+    from core.db import missing_migrations, tortoise_config
     from core.ops.service import migration_status
+    from core.plugins import PluginConfigError
 
     host = bootstrap()
     config = tortoise_config(host)
+    problems = missing_migrations(host, config)
+    if problems:
+        raise PluginConfigError(problems)
     states = run_with_db(lambda: migration_status(config))
     pending = 0
     for app_label in config["apps"]:
@@ -331,6 +353,34 @@ def config_check() -> None:
     host = bootstrap()
     label = host.settings.origin.label() if host.settings.origin else "configuration"
     typer.echo(f"Configuration valide : {label} (plugins : {', '.join(host.enabled) or 'aucun'})")
+
+
+@app.command("plugins")
+def plugins_list(as_json: bool = typer.Option(False, "--json", help="One JSON document instead of a table.")) -> None:
+    """List the installed plugins (entry point group portail.plugins): enabled or not, package and
+    version, module, hooks implemented. Hook tracing: `portail --trace-hooks …` or PORTAIL_TRACE_HOOKS=1."""
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    from core.app import bootstrap
+    from core.plugins import describe_plugins
+
+    _developer_settings()  # without a configuration file, the demo's
+    host = bootstrap()
+    infos = describe_plugins(host)
+    if as_json:
+        typer.echo(json.dumps({"enabled": list(host.enabled), "plugins": [asdict(i) for i in infos]},
+                              ensure_ascii=False, indent=1))
+        return
+    table = Table("plugin", "activé", "paquet", "module", "hooks")
+    for info in infos:
+        package = f"{info.distribution or '?'} {info.version or ''}".strip()
+        hooks = ", ".join(h.removeprefix("portail_") for h in info.hooks) or "aucun"
+        table.add_row(info.name, "oui" if info.enabled else "non", package, info.module, hooks)
+    console.print(table)
+    if host.tracing:
+        console.print("Traçage des hooks actif (logger portail.hooks).")
 
 
 def _register_area_commands() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from typing import Any
 
 from tortoise import Tortoise
@@ -45,20 +46,72 @@ async def init_db(host: PluginHost, database_url: str | None = None) -> dict[str
     return config
 
 
-async def migrate(host: PluginHost, database_url: str | None = None) -> None:
+def _defines_models(modules: list[str]) -> bool:
+    from tortoise.models import Model
+
+    for module_path in modules:
+        module = importlib.import_module(module_path)
+        if any(isinstance(value, type) and issubclass(value, Model) and value.__module__ == module.__name__
+               and not value._meta.abstract for value in vars(module).values()):
+            return True
+    return False
+
+
+def migration_files(module_path: str) -> list[str] | None:
+    """Names of the migrations in a migrations package, in order (None: no such package)."""
+    try:
+        module = importlib.import_module(module_path)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_path.startswith(exc.name):
+            return None
+        raise
+    return sorted(name for _, name, is_pkg in pkgutil.iter_modules(getattr(module, "__path__", []))
+                  if not is_pkg and name[0] not in "_~")
+
+
+def missing_migrations(host: PluginHost, config: dict[str, Any] | None = None) -> list[str]:
+    """One French line per enabled app that has models but ships no migration: migrating would
+    create none of its tables while saying the database is up to date."""
+    config = config or tortoise_config(host)
+    owners = host.app_owners()
+    lines = []
+    for label, app in config["apps"].items():
+        files = migration_files(app["migrations"])
+        if files or not _defines_models(app["models"]):
+            continue
+        state = "introuvable" if files is None else "sans migration"
+        lines.append(f"plugin « {owners.get(label, label)} » : l'app « {label} » a des modèles mais le paquet "
+                     f"{app['migrations']} est {state} ; lancez `portail db makemigrations` et livrez "
+                     "ses migrations avec le paquet du plugin")
+    return lines
+
+
+async def migrate(host: PluginHost, database_url: str | None = None) -> dict[str, list[str]]:
     """Apply the shipped migrations of core and every enabled plugin, under a cluster-wide lock
     (PostgreSQL advisory lock): a second `portail db migrate`, or every worker of a rolling
-    deployment migrating at once, waits and then finds nothing left to do."""
+    deployment migrating at once, waits and then finds nothing left to do.
+
+    Returns `{app_label: [migration applied now, ...]}` for every app (an empty list: up to date).
+    An enabled app with models and no migrations is refused (`PluginConfigError`)."""
     from tortoise.migrations.api import migrate as run_migrations
 
     from core.ops.service import cluster_lock
+    from core.plugins import PluginConfigError
 
     config = tortoise_config(host, database_url)
     _ensure_sqlite_folder(config["connections"]["default"])
-    for app in config["apps"].values():
-        importlib.import_module(app["migrations"])
+    problems = missing_migrations(host, config)
+    if problems:
+        raise PluginConfigError(problems)
+    applied: dict[str, list[str]] = {label: [] for label in config["apps"]}
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.setdefault(app_label, []).append(name)
+
     async with cluster_lock(config["connections"]["default"], "portail.migrate"):
-        await run_migrations(config=config)
+        await run_migrations(config=config, progress=progress)
+    return applied
 
 
 async def close_db() -> None:

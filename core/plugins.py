@@ -6,10 +6,15 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
-from dataclasses import dataclass
-from importlib.metadata import entry_points
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -34,15 +39,100 @@ if TYPE_CHECKING:
     from core.rgpd.rules import RetentionPolicy
 
 ENTRY_POINT_GROUP = "portail.plugins"
+TRACE_ENV = "PORTAIL_TRACE_HOOKS"
+hook_log = logging.getLogger("portail.hooks")
 
 
 class PluginConfigError(ConfigError):
     """An enabled plugin that is not installed, or a plugin table its model refuses."""
 
 
+class PluginHookError(PluginConfigError):
+    """A plugin whose hook implementations do not match `core/hookspecs.py` (misspelt hook,
+    unknown argument, hook function without `@hookimpl`): refused at start-up, one line each."""
+
+
+def _hook_problems(pm: pluggy.PluginManager, plugin: object, name: str) -> list[str]:
+    """What pluggy would silently ignore or reject in `plugin`, in French, one line per problem."""
+    specs = {n for n in vars(hookspecs) if n.startswith("portail_")}
+    problems = []
+    for attr in sorted(dir(plugin)):
+        if not attr.startswith("portail_"):
+            continue
+        function = getattr(plugin, attr, None)
+        if not callable(function):
+            continue
+        opts = pm.parse_hookimpl_opts(plugin, attr)
+        if opts is None:
+            defined_here = getattr(function, "__module__", None) == getattr(plugin, "__name__", object())
+            if attr in specs and (defined_here or not isinstance(plugin, ModuleType)):
+                problems.append(f"plugin « {name} » : « {attr} » n'est pas marqué @hookimpl, "
+                                "il ne serait jamais appelé")
+            continue
+        if attr not in specs:
+            close = difflib.get_close_matches(attr, sorted(specs), n=1)
+            hint = f" (voulez-vous dire « {close[0]} » ?)" if close else ""
+            problems.append(f"plugin « {name} » : le hook « {attr} » n'existe pas{hint} ; "
+                            "liste des hooks : core/hookspecs.py")
+            continue
+        spec = getattr(pm.hook, attr).spec
+        wanted = [p for p in inspect.signature(function).parameters if p != "self"]
+        unknown = [arg for arg in wanted if arg not in spec.argnames]
+        if unknown:
+            given = ", ".join(spec.argnames) or "aucun"
+            problems.append(f"plugin « {name} » : hook « {attr} » : argument(s) inconnu(s) "
+                            f"{', '.join(unknown)} (le hook fournit : {given})")
+    return problems
+
+
+def register_plugin(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
+    """Register `plugin` under `name`, refusing a hook that does not match its spec, loudly."""
+    problems = _hook_problems(pm, plugin, name)
+    if problems:
+        raise PluginHookError(problems)
+    try:
+        pm.register(plugin, name=name)
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:  # anything the checks above did not foresee
+        if pm.get_plugin(name) is not None:
+            pm.unregister(name=name)
+        raise PluginHookError(f"plugin « {name} » : {' '.join(str(exc).split())}") from None
+
+
 def available_plugins() -> dict[str, str]:
     """Installed plugins: `{name: module path}` from the entry point group."""
     return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def tracing_requested(environ: dict[str, str] | None = None) -> bool:
+    """`PORTAIL_TRACE_HOOKS=1` (or `portail --trace-hooks …`) logs every hook call."""
+    value = (os.environ if environ is None else environ).get(TRACE_ENV, "")
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def enable_hook_tracing(pm: pluggy.PluginManager) -> Callable[[], None]:
+    """Log each hook call to `portail.hooks` (pluggy's hook call monitoring): the hook, the names
+    of its arguments (never their values: they hold personal data), the plugins that answered, the
+    number of answers, the duration, the exception. Async hooks: the time to create the coroutines.
+    Returns the function that stops it."""
+    started: list[float] = []
+
+    def before(hook_name: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
+        started.append(time.perf_counter())
+
+    def after(outcome: Any, hook_name: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
+        duration = (time.perf_counter() - started.pop()) * 1000 if started else 0.0
+        plugins = ",".join(impl.plugin_name for impl in reversed(impls)) or "-"
+        if outcome.exception is not None:
+            hook_log.info("hook %s(%s) plugins=%s error=%s duration_ms=%.2f", hook_name, ", ".join(kwargs),
+                          plugins, type(outcome.exception).__name__, duration)
+            return
+        result = outcome.get_result()
+        answers = len(result) if isinstance(result, list) else 1
+        hook_log.info("hook %s(%s) plugins=%s results=%d duration_ms=%.2f", hook_name, ", ".join(kwargs),
+                      plugins, answers, duration)
+
+    return pm.add_hookcall_monitoring(before, after)
 
 
 async def _await_all(results: list[Any]) -> list[Any]:
@@ -56,11 +146,16 @@ class PluginHost:
     pm: pluggy.PluginManager
     settings: Settings
     enabled: tuple[str, ...]
+    tracing: bool = field(default=False)
+
+    def _trace(self, hook_name: str, plugin_name: str, *arg_names: str) -> None:
+        """Hooks the host calls one implementation at a time (pluggy's monitoring does not see them)."""
+        if self.tracing:
+            hook_log.info("hook %s(%s) plugin=%s", hook_name, ", ".join(arg_names), plugin_name)
 
     # ---- registration helpers -------------------------------------------------------------
     def register(self, plugin: ModuleType | object, name: str) -> None:
-        self.pm.register(plugin, name=name)
-        self.pm.check_pending()
+        register_plugin(self.pm, plugin, name)
 
     def unregister(self, name: str) -> None:
         plugin = self.pm.get_plugin(name)
@@ -77,6 +172,11 @@ class PluginHost:
             for label, modules in contribution.items():
                 apps.setdefault(label, []).extend(modules)
         return apps
+
+    def app_owners(self) -> dict[str, str]:
+        """`{app_label: plugin name}` of the Tortoise apps (core's is "core")."""
+        return {label: impl.plugin_name for impl in self.pm.hook.portail_models.get_hookimpls()
+                for label in (impl.function() or {})}
 
     def graphql_contributions(self) -> list[GraphQLContribution]:
         out: list[GraphQLContribution] = []
@@ -166,6 +266,7 @@ class PluginHost:
         """(plugin name, result) of every implementation, in registration order (core first)."""
         out: list[tuple[str, Any]] = []
         for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            self._trace(hook_name, impl.plugin_name, *kwargs)
             result = impl.function(**kwargs)
             out.append((impl.plugin_name, await result if inspect.isawaitable(result) else result))
         return out
@@ -183,6 +284,7 @@ class PluginHost:
         done: dict[str, int] = {}
         impls = list(reversed(self.pm.hook.portail_rgpd_retention.get_hookimpls()))
         for impl in impls:
+            self._trace("portail_rgpd_retention", impl.plugin_name, "policy", "today", "dry_run")
             result = impl.function(policy=policy, today=today, dry_run=dry_run)
             part = await result if inspect.isawaitable(result) else result
             for key, count in (part or {}).items():
@@ -202,6 +304,7 @@ class PluginHost:
     async def demo_data(self, today: date) -> None:
         # Core first, then plugins in registration order: each step may use what came before.
         for impl in self.pm.hook.portail_demo_data.get_hookimpls():
+            self._trace("portail_demo_data", impl.plugin_name, "settings", "today")
             result = impl.function(settings=self.settings, today=today)
             if inspect.isawaitable(result):
                 await result
@@ -211,26 +314,74 @@ def _import(module_path: str) -> ModuleType:
     return importlib.import_module(module_path)
 
 
-def load_plugins(settings: Settings, extra: dict[str, object] | None = None) -> PluginHost:
-    """Register core then every enabled plugin; unknown names are a configuration error."""
+def load_plugins(settings: Settings, extra: dict[str, object] | None = None, *,
+                 trace: bool | None = None) -> PluginHost:
+    """Register core then every enabled plugin; unknown names are a configuration error, a hook
+    that matches no spec stops the start-up. `trace` (default: `PORTAIL_TRACE_HOOKS`) logs hook calls."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    pm.register(_import("core.plugin"), name="core")
+    tracing = tracing_requested() if trace is None else trace
+    if tracing:
+        enable_hook_tracing(pm)
+    register_plugin(pm, _import("core.plugin"), "core")
     installed = available_plugins()
     for name in settings.enabled_plugins:
         if extra and name in extra:
-            pm.register(extra[name], name=name)
+            register_plugin(pm, extra[name], name)
             continue
         if name not in installed:
             where = (settings.origin.line(("plugins", "enabled"), f"plugin « {name} » activé mais non installé")
                      if settings.origin else f"Plugin « {name} » activé dans la configuration mais non installé")
             raise PluginConfigError(f"{where} (installés : {', '.join(sorted(installed)) or 'aucun'})")
-        pm.register(_import(installed[name]), name=name)
-    pm.check_pending()
-    host = PluginHost(pm=pm, settings=settings, enabled=tuple(settings.enabled_plugins))
+        register_plugin(pm, _import(installed[name]), name)
+    host = PluginHost(pm=pm, settings=settings, enabled=tuple(settings.enabled_plugins), tracing=tracing)
     host.validate_config()
     host.startup()
     return host
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """What `portail plugins` shows of one plugin."""
+
+    name: str
+    enabled: bool
+    module: str
+    distribution: str | None
+    version: str | None
+    hooks: tuple[str, ...]
+
+
+def _hooks_of(pm: pluggy.PluginManager, plugin: object) -> tuple[str, ...]:
+    return tuple(sorted(attr for attr in dir(plugin)
+                        if attr.startswith("portail_") and pm.parse_hookimpl_opts(plugin, attr) is not None))
+
+
+def describe_plugins(host: PluginHost) -> list[PluginInfo]:
+    """Core, then every installed plugin (entry point group `portail.plugins`) and every plugin
+    registered another way (tests), with its package version and the hooks it implements."""
+    try:
+        core_version: str | None = version("portail-famille")
+    except PackageNotFoundError:
+        core_version = None
+    infos = [PluginInfo("core", True, "core.plugin", "portail-famille", core_version,
+                        _hooks_of(host.pm, host.pm.get_plugin("core")))]
+    seen = {"core"}
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        if ep.name in seen:
+            continue
+        seen.add(ep.name)
+        dist = getattr(ep, "dist", None)
+        registered = host.pm.get_plugin(ep.name)
+        plugin = registered if registered is not None else _import(ep.value)
+        infos.append(PluginInfo(ep.name, ep.name in host.enabled, ep.value,
+                                dist.metadata["Name"] if dist else None, dist.version if dist else None,
+                                _hooks_of(host.pm, plugin)))
+    for name, plugin in host.pm.list_name_plugin():
+        if name not in seen:
+            module = getattr(plugin, "__name__", type(plugin).__module__ + "." + type(plugin).__qualname__)
+            infos.append(PluginInfo(name, name in host.enabled, module, None, None, _hooks_of(host.pm, plugin)))
+    return infos
 
 
 _host: PluginHost | None = None

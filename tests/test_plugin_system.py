@@ -6,7 +6,6 @@ from dataclasses import replace
 from types import SimpleNamespace
 
 import httpx
-import pluggy
 import pytest
 import strawberry
 from strawberry.types import Info
@@ -18,7 +17,7 @@ from core.graphql_support import actor
 from core.hookspecs import hookimpl
 from core.households.models import Child
 from core.permissions import own_household_id, require_confirmed
-from core.plugins import PluginConfigError, load_plugins
+from core.plugins import PluginConfigError, PluginHookError, load_plugins
 from schema import build_schema, export_sdl
 from tests.conftest import make_family
 from tests.helpers import GraphQLClient
@@ -114,9 +113,37 @@ def test_misspelt_hook_fails_at_start_up(host):
         def portail_modls(self):  # typo: not a hook
             return {}
 
-    with pytest.raises(pluggy.PluginValidationError):
+    with pytest.raises(PluginHookError) as refused:
         host.register(Broken(), "broken")
-    host.unregister("broken")
+    assert refused.value.lines == ["plugin « broken » : le hook « portail_modls » n'existe pas (voulez-vous dire "
+                                   "« portail_models » ?) ; liste des hooks : core/hookspecs.py"]
+    assert "broken" not in host.plugin_names()
+
+
+def test_enabled_plugin_with_a_misspelt_hook_stops_the_start_up(settings):
+    """At start-up (bootstrap, every command, the server), in one French line per mistake."""
+
+    class Cantine:
+        @hookimpl
+        def portail_alert(self, actor, household_id):  # typo: portail_alerts
+            return []
+
+        @hookimpl
+        def portail_invoice_lines(self, period, households):  # the hook passes household_ids
+            return []
+
+        def portail_household_services(self, household_ids):  # @hookimpl forgotten: never called
+            return {}
+
+    with pytest.raises(PluginConfigError) as refused:
+        load_plugins(replace(settings, enabled_plugins=("creche", "cantine")), extra={"cantine": Cantine()})
+    assert refused.value.lines == [
+        "plugin « cantine » : le hook « portail_alert » n'existe pas (voulez-vous dire « portail_alerts » ?) ; "
+        "liste des hooks : core/hookspecs.py",
+        "plugin « cantine » : « portail_household_services » n'est pas marqué @hookimpl, il ne serait jamais appelé",
+        "plugin « cantine » : hook « portail_invoice_lines » : argument(s) inconnu(s) households "
+        "(le hook fournit : period, household_ids)",
+    ]
 
 
 def test_unknown_plugin_in_config_is_refused(settings):

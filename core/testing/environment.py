@@ -58,11 +58,14 @@ async def create_tables(host: Any) -> None:
     from tortoise import Tortoise
     from tortoise.migrations.api import migrate
 
-    from core.db import init_db
+    from core.db import init_db, migration_files
 
     config = await init_db(host)
     await Tortoise.generate_schemas()
-    await migrate(config=config, fake=True)
+    # A plugin still without its migrations package is tested all the same (`portail db migrate`
+    # refuses it): its tables come from the models.
+    shipped = {label: app for label, app in config["apps"].items() if migration_files(app["migrations"]) is not None}
+    await migrate(config={**config, "apps": shipped}, fake=True)
 
 
 def tables() -> list[str]:
