@@ -355,6 +355,26 @@ def config_check() -> None:
     typer.echo(f"Configuration valide : {label} (plugins : {', '.join(host.enabled) or 'aucun'})")
 
 
+plugin_app = typer.Typer(help="Plugin authors: create a plugin project.")
+app.add_typer(plugin_app, name="plugin")
+
+
+@plugin_app.command("new")
+def plugin_new(name: str = typer.Argument(..., help="The plugin's name: lowercase, digits, _ (e.g. cantine)."),
+               folder: Path | None = typer.Option(None, "--dir", help="The project folder to create "
+                                                  "(default: ./portail-<name>); absent or empty.")) -> None:
+    """Create a separate, pip-installable plugin project: entry point, plugin.py, models.py (with its
+    initial migration), rules.py, service.py, graphql.py, templates/, tests using Portail's pytest
+    plugin, a CI workflow and a README. Then: cd into it, `pip install -e '.[test]'`, `pytest`."""
+    from core.scaffold import new_plugin
+
+    _developer_settings()
+    target = folder or Path.cwd() / f"portail-{name.replace('_', '-')}"
+    written = new_plugin(name, target)
+    console.print(f"[green]Plugin « {name} » créé[/green] dans {target} ({len(written)} fichiers)", soft_wrap=True)
+    console.print(f"  cd {target}\n  pip install -e '.[test]'\n  pytest", soft_wrap=True, markup=False)
+
+
 @app.command("plugins")
 def plugins_list(as_json: bool = typer.Option(False, "--json", help="One JSON document instead of a table.")) -> None:
     """List the installed plugins (entry point group portail.plugins): enabled or not, package and
