@@ -107,7 +107,8 @@ def run_project(tmp_path: Path, *options: str, env: dict[str, str] | None = None
     (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
     (tmp_path / "conftest.py").write_text(CONFTEST, encoding="utf-8")
     (tmp_path / "test_essai.py").write_text(TESTS, encoding="utf-8")
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PORTAIL_"))}
+    # Never the outer run's DATABASE_URL: the inner run drops its database's schema first.
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PORTAIL_")) and k != "DATABASE_URL"}
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options],
                           cwd=tmp_path, env={**environ, **(env or {})}, capture_output=True, text=True, timeout=300)
 
