@@ -139,6 +139,15 @@ class AlshPajPresence(LabelledEnum):
 graphql_enum(AlshPajPresence, description="Attendance of a child on an accepted line.")
 
 
+class AlshPajAffectedLinesChoice(LabelledEnum):
+    KEEP = ("keep", "Conserver", "The lines stay booked as they are (outside the new calendar), billed as before.")
+    CANCEL = ("cancel", "Annuler", "The lines are cancelled in time (never billed), their places freed, and each "
+              "family is mailed the list.")
+
+
+graphql_enum(AlshPajAffectedLinesChoice, description="What becomes of the booked lines a change takes away.")
+
+
 def _presence(line: AlshBookingLine) -> AlshPajPresence:
     if line.present is None:
         return AlshPajPresence.NOT_MARKED
@@ -591,6 +600,16 @@ def _presence_arg(presence: AlshPajPresence) -> tuple[bool, bool]:
 
 
 ChildId = Annotated[strawberry.ID, _arg("The child's id.")]
+OnBehalf = Annotated[strawberry.ID | None, _arg(
+    "Staff only: the household an agent of the period's service (or an admin) books for, at the desk or on "
+    "the phone; null for the caller's own household. A family giving it: FORBIDDEN.")]
+OverrideReason = Annotated[str | None, _arg(
+    "Staff only, with `householdId`: why a rule an agent may pass is passed (booking window closed, documents "
+    "pending validation, unpaid balance, a past day for back-fill); audited. Without it such a rule answers "
+    "its error with `extensions.overridable: true`. Capacity, closed days, age and missing documents are never "
+    "passed. A family giving it: FORBIDDEN.")]
+ON_BEHALF = (" With `householdId`: an agent of the period's service or an admin, for that household; lines with a "
+             "place are accepted at once and the family is mailed.")
 PeriodId = Annotated[strawberry.ID, _arg("The period's id.")]
 EstablishmentId = Annotated[strawberry.ID, _arg("The establishment's id.")]
 
@@ -598,24 +617,29 @@ EstablishmentId = Annotated[strawberry.ID, _arg("The establishment's id.")]
 @strawberry.type
 class AlshQuery:
     @strawberry.field(description=f"Wizard step 1: the children the family may book for, with their age. {FAMILY} "
-                      "Not paginated: the household's children. Errors: UNAUTHENTICATED, NOT_FOUND.")
-    async def alsh_paj_children(self, info: Info) -> list[AlshPajChild] | None:
+                      "Not paginated: the household's children. Errors: UNAUTHENTICATED, NOT_FOUND, FORBIDDEN (a family naming "
+                      "a household).")
+    async def alsh_paj_children(self, info: Info, household_id: OnBehalf = None) -> list[AlshPajChild] | None:
         on = today()
         return [AlshPajChild(id=_id(c.id), first_name=c.first_name, last_name=c.last_name, birth_date=c.birth_date,
                              age=rules.age_on(c.birth_date, on) if c.birth_date else None,
                              marker=_marker(c.first_name), is_linked=linked)
-                for c, linked in await service.bookable_children(actor(info))]
+                for c, linked in await service.bookable_children(
+                    actor(info), parse_id(household_id, "householdId") if household_id else None)]
 
     @strawberry.field(description=f"Wizard step 2: the periods open to the child now (booking window, age), by start "
                       f"date. {FAMILY} Not paginated: the few periods open at one time. Errors: {AUTH}, NOT_FOUND.")
-    async def alsh_paj_offers(self, info: Info, child_id: ChildId) -> list[AlshPajPeriod] | None:
-        return [AlshPajPeriod.of(p) for p in await service.offers(actor(info), parse_id(child_id, "childId"))]
+    async def alsh_paj_offers(self, info: Info, child_id: ChildId, household_id: OnBehalf = None,
+                              ) -> list[AlshPajPeriod] | None:
+        return [AlshPajPeriod.of(p) for p in await service.offers(
+            actor(info), parse_id(child_id, "childId"), parse_id(household_id, "householdId") if household_id else None)]
 
     @strawberry.field(description=f"Wizard step 3: the period's days with places left per unit and the child's "
                       f"lines, by date. {FAMILY} Not paginated: the days of one period. Errors: {AUTH}, NOT_FOUND.")
-    async def alsh_paj_period_days(self, info: Info, child_id: ChildId,
-                                   period_id: PeriodId) -> list[AlshPajDay] | None:
-        _, days = await service.period_days(actor(info), parse_id(child_id, "childId"), parse_id(period_id, "periodId"))
+    async def alsh_paj_period_days(self, info: Info, child_id: ChildId, period_id: PeriodId,
+                                   household_id: OnBehalf = None) -> list[AlshPajDay] | None:
+        _, days = await service.period_days(actor(info), parse_id(child_id, "childId"), parse_id(period_id, "periodId"),
+                                            parse_id(household_id, "householdId") if household_id else None)
         return [AlshPajDay(date=d.date, is_open=not d.closed_label, closed_label=d.closed_label,
                            units=[AlshPajUnitPlaces(unit=AlshPajUnit.of(u), remaining=r) for u, r in d.units],
                            booked=[AlshPajLine.of(ln) for ln in d.booked]) for d in days]
@@ -624,13 +648,16 @@ class AlshQuery:
         f"Wizard step 4, « Récapitulatif »: every check of `submitAlshPajBooking`, nothing written. {FAMILY} "
         f"Errors: {AUTH}, EMAIL_NOT_CONFIRMED, NOT_FOUND, BOOKING_CLOSED, AGE_NOT_ALLOWED, PREREQUISITES_MISSING, "
         "UNPAID_BALANCE, EMPTY_SELECTION, TOO_MANY_SELECTIONS, UNKNOWN_UNIT, DAY_NOT_BOOKABLE, ALREADY_BOOKED, "
-        "UNIT_EXCLUDED, UNIT_REQUIRES."))
+        f"UNIT_EXCLUDED, UNIT_REQUIRES, FORBIDDEN.{ON_BEHALF}"))
     async def alsh_paj_booking_summary(
             self, info: Info, child_id: ChildId, period_id: PeriodId,
             selections: Annotated[list[AlshPajSelectionInput], _arg("The chosen (day, unit) pairs.")],
+            household_id: OnBehalf = None, override_reason: OverrideReason = None,
     ) -> AlshPajSummary | None:
         p = await service.prepare(actor(info), parse_id(child_id, "childId"), parse_id(period_id, "periodId"),
-                                  _selections(selections))
+                                  _selections(selections),
+                                  household_id=parse_id(household_id, "householdId") if household_id else None,
+                                  override_reason=override_reason)
         lines = []
         for ln in p.lines:
             outcome = AlshPajExpectedOutcome(ln.expected_state)
@@ -743,13 +770,17 @@ class AlshMutation:
         f"« Valider »: a numbered booking, one line per (day, unit), each with its state; the family is mailed. "
         f"{FAMILY} Errors: {AUTH}, EMAIL_NOT_CONFIRMED, NOT_FOUND, BOOKING_CLOSED, AGE_NOT_ALLOWED, "
         "PREREQUISITES_MISSING, UNPAID_BALANCE, EMPTY_SELECTION, TOO_MANY_SELECTIONS, UNKNOWN_UNIT, "
-        "DAY_NOT_BOOKABLE, ALREADY_BOOKED, UNIT_EXCLUDED, UNIT_REQUIRES."))
+        "DAY_NOT_BOOKABLE, ALREADY_BOOKED, UNIT_EXCLUDED, UNIT_REQUIRES, NO_PLACE_LEFT (a past day, full), "
+        f"FORBIDDEN.{ON_BEHALF}"))
     async def submit_alsh_paj_booking(
             self, info: Info, child_id: ChildId, period_id: PeriodId,
             selections: Annotated[list[AlshPajSelectionInput], _arg("The chosen (day, unit) pairs.")],
+            household_id: OnBehalf = None, override_reason: OverrideReason = None,
     ) -> AlshPajBooking | None:
         booking = await service.submit(actor(info), parse_id(child_id, "childId"), parse_id(period_id, "periodId"),
-                                       _selections(selections))
+                                       _selections(selections),
+                                       household_id=parse_id(household_id, "householdId") if household_id else None,
+                                       override_reason=override_reason)
         return await AlshPajBooking.of(booking)
 
     @strawberry.mutation(description=(
@@ -875,8 +906,113 @@ class AlshAdminMutation:
         return AlshPajClosedDay.of(row)
 
 
+@strawberry.input(description="Changes to a period; a null or missing field keeps its value.")
+class AlshPajPeriodUpdateInput:
+    name: str | None = strawberry.field(default=None, description="Name shown to families.")
+    start_date: date | None = strawberry.field(default=None, description="First day.")
+    end_date: date | None = strawberry.field(default=None, description="Last day, included.")
+    opens_at: datetime | None = strawberry.field(default=None, description="When family booking opens.")
+    closes_at: datetime | None = strawberry.field(default=None, description="When family booking closes.")
+    weekdays: list[int] | None = strawberry.field(default=None, description="ISO weekdays it is open (1 = Monday "
+                                                  "… 7 = Sunday): its opening days.")
+    cancel_days_before: int | None = strawberry.field(default=None, description="Free cancellation until this "
+                                                      "many days before (applies to cancellations from now on).")
+    cancel_time: str | None = strawberry.field(default=None, description="… at this time, `HH:MM`.")
+    cancel_working_days: bool | None = strawberry.field(default=None, description="Count working days only.")
+    min_age: int | None = strawberry.field(default=None, description="Youngest age for new bookings, years.")
+    max_age: int | None = strawberry.field(default=None, description="Oldest age for new bookings, years.")
+    auto_accept: bool | None = strawberry.field(default=None, description="Accept new lines with a place at once.")
+
+
+@strawberry.input(description="Changes to a unit; a missing field keeps its value. Lines already booked are kept.")
+class AlshPajUnitUpdateInput:
+    name: str | None = strawberry.field(default=None, description="Name shown to families.")
+    billing_label: str | None = strawberry.field(default=None, description="Invoice line label.")
+    tariff: AlshPajTariffInput | None = strawberry.field(default=strawberry.UNSET, description=(
+        "New price for the days billed from now on; null: free; missing: unchanged."))
+    excludes: list[str] | None = strawberry.field(default=None, description="Codes of units that cannot be booked "
+                                                  "the same day (checked on new requests).")
+    requires: list[str] | None = strawberry.field(default=None, description="Codes of units of which one must be "
+                                                  "booked the same day (checked on new requests).")
+
+
+@strawberry.type(description="The outcome (or, with `dryRun`, the preview) of a period change.")
+class AlshPajPeriodChangePayload:
+    period: AlshPajPeriod = strawberry.field(description="The period, changed unless `dryRun`.")
+    affected_lines: list[AlshPajRequest] = strawberry.field(description=(
+        "Active lines from today on whose day the change takes away, by date. Not paginated: one period's "
+        "lines on the days removed."))
+    is_applied: bool = strawberry.field(description="False for a dry run (nothing written).")
+    choice: AlshPajAffectedLinesChoice | None = strawberry.field(description="What became of the affected lines.")
+
+
 @strawberry.type
-class AlshAllMutation(AlshMutation, AlshAdminMutation):
+class AlshEditMutation:
+    @strawberry.mutation(description=(
+        f"Staff: rename an establishment or change its address; audited. {STAFF} "
+        f"Errors: {AUTH}, FORBIDDEN, NOT_FOUND, REQUIRED."))
+    async def update_alsh_paj_establishment(
+            self, info: Info, id: Annotated[strawberry.ID, _arg("The establishment's id.")],
+            name: Annotated[str | None, _arg("New name; null keeps it.")] = None,
+            address: Annotated[str | None, _arg("New address; null keeps it.")] = None,
+    ) -> AlshPajEstablishment | None:
+        return AlshPajEstablishment.of(await service.update_establishment(actor(info), parse_id(id, "id"), name,
+                                                                          address))
+
+    @strawberry.mutation(description=(
+        f"Staff: rename a mode d'accueil or change its kind (for the days billed from now on); audited. {STAFF} "
+        f"Errors: {AUTH}, FORBIDDEN, NOT_FOUND, REQUIRED."))
+    async def update_alsh_paj_mode(self, info: Info, id: Annotated[strawberry.ID, _arg("The mode's id.")],
+                                   name: Annotated[str | None, _arg("New name; null keeps it.")] = None,
+                                   kind: Annotated[AlshPajModeKind | None, _arg("New kind; null keeps it.")] = None,
+                                   ) -> AlshPajMode | None:
+        mode = await service.update_mode(actor(info), parse_id(id, "id"), name, kind.value if kind else None)
+        return AlshPajMode.of(mode)
+
+    @strawberry.mutation(description=(
+        f"Staff: change a unit's name, invoice label, tariff or same-day rules; lines already booked are kept; "
+        f"audited. Capacity: `setAlshPajUnitCapacity`. {STAFF} Errors: {AUTH}, FORBIDDEN, NOT_FOUND, REQUIRED, "
+        "INVALID_TARIFF."))
+    async def update_alsh_paj_unit(self, info: Info, id: Annotated[strawberry.ID, _arg("The unit's id.")],
+                                   input: Annotated[AlshPajUnitUpdateInput, _arg("The changes.")],
+                                   ) -> AlshPajUnit | None:
+        tariff = service._UNSET if input.tariff is strawberry.UNSET else (
+            input.tariff.as_config() if input.tariff else None)
+        unit = await service.update_unit(actor(info), parse_id(id, "id"), name=input.name,
+                                         billing_label=input.billing_label, tariff=tariff,
+                                         excludes=input.excludes, requires=input.requires)
+        return AlshPajUnit.of(unit)
+
+    @strawberry.mutation(description=(
+        f"Staff: change a period (dates, opening weekdays, booking window, ages, cancellation rule). Lines booked on "
+        f"days the change takes away are listed; ask first with `dryRun: true` (nothing written), then apply with "
+        f"`affectedLines: KEEP` or `CANCEL` (cancelled in time, places freed, families mailed). Never silent: "
+        f"with affected lines and no choice the change is refused. Audited. {STAFF} Errors: {AUTH}, FORBIDDEN, "
+        "NOT_FOUND, AFFECTED_LINES_CHOICE_REQUIRED, INVALID_RANGE, INVALID_WINDOW, INVALID_WEEKDAY, "
+        "INVALID_AGE_RANGE, INVALID_TIME, INVALID_DEADLINE."))
+    async def update_alsh_paj_period(
+            self, info: Info, id: Annotated[strawberry.ID, _arg("The period's id.")],
+            input: Annotated[AlshPajPeriodUpdateInput, _arg("The changes.")],
+            affected_lines: Annotated[AlshPajAffectedLinesChoice | None, _arg(
+                "What the lines on removed days become; required when there are any.")] = None,
+            dry_run: Annotated[bool, _arg("True: only list the affected lines, change nothing.")] = False,
+    ) -> AlshPajPeriodChangePayload | None:
+        changes = {"name": input.name, "start_date": input.start_date, "end_date": input.end_date,
+                   "opens_at": input.opens_at, "closes_at": input.closes_at, "weekdays": input.weekdays,
+                   "cancel_days_before": input.cancel_days_before, "cancel_time": input.cancel_time,
+                   "cancel_working_days": input.cancel_working_days, "min_age": input.min_age,
+                   "max_age": input.max_age, "auto_accept": input.auto_accept}
+        change = await service.update_period(actor(info), parse_id(id, "id"), changes,
+                                             affected_lines.value if affected_lines else None, dry_run)
+        ranks = await _ranks(change.affected)
+        return AlshPajPeriodChangePayload(
+            period=AlshPajPeriod.of(change.period), is_applied=change.applied,
+            affected_lines=[AlshPajRequest.of(ln, ranks.get(ln.id)) for ln in change.affected],
+            choice=AlshPajAffectedLinesChoice(change.choice) if change.choice else None)
+
+
+@strawberry.type
+class AlshAllMutation(AlshMutation, AlshAdminMutation, AlshEditMutation):
     pass
 
 

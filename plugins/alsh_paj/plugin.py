@@ -138,6 +138,9 @@ ERROR_CODES: dict[str, str] = {
     "INVALID_ACTION": "Unknown decision action.",
     "FUTURE_DAY": "Presence cannot be marked for a day to come.",
     "INVALID_PRESENCE": "NOT_MARKED is not a presence one can set.",
+    "AFFECTED_LINES_CHOICE_REQUIRED": "A period change takes booked days away: say what the lines become "
+                                      "(`affectedLines: KEEP | CANCEL`), after a `dryRun` preview "
+                                      "(`extensions.affectedLineCount`).",
 }
 
 

@@ -88,6 +88,9 @@ class Prepared:
     lines: list[PreparedLine]
     household_id: int
     units: dict[int, AlshUnit] = field(default_factory=dict)
+    on_behalf: bool = False  # an agent books for the household (issue 14.1)
+    override_reason: str = ""
+    overrides: list[str] = field(default_factory=list)  # codes of the rules the agent passed
 
 
 @dataclass
@@ -106,9 +109,21 @@ def _family_household(actor: Actor) -> int:
     return actor.household_id
 
 
-async def _bookable_child(actor: Actor, child_id: int) -> Child:
-    """A child of the caller's household, or one linked to it (garde alternée). Others: NotFound."""
-    household_id = _family_household(actor)
+async def _booking_household(actor: Actor, household_id: int | None) -> int:
+    """The household a booking is for: the caller's own (family), or `household_id` for an agent booking on a
+    family's behalf (issue 14.1). A family naming a household is FORBIDDEN; a missing household NOT_FOUND.
+    Which service the agent belongs to is checked against the period's establishment by the caller."""
+    if household_id is None:
+        return _family_household(actor)
+    require_staff_of_alsh(actor)
+    if not await Household.exists(id=household_id):
+        raise NotFound("foyer")
+    return household_id
+
+
+async def _bookable_child(actor: Actor, child_id: int, household_id: int | None = None) -> Child:
+    """A child of the booking household, or one linked to it (garde alternée). Others: NotFound."""
+    household_id = await _booking_household(actor, household_id)
     child = await Child.get_or_none(id=child_id)
     if child is None:
         raise NotFound("enfant")
@@ -269,6 +284,17 @@ async def create_period(actor: Actor, data: PeriodInput) -> AlshPeriod:
     if mode is None:
         raise NotFound("mode d'accueil")
     _require_staff_of(actor, mode.establishment)
+    _check_period(data)
+    period = await AlshPeriod.create(mode=mode, name=data.name.strip() or "Période", start_date=data.start_date,
+                                     end_date=data.end_date, weekdays=sorted(set(data.weekdays)),
+                                     opens_at=data.opens_at, closes_at=data.closes_at,
+                                     cancel_days_before=data.cancel_days_before, cancel_time=data.cancel_time,
+                                     cancel_working_days=data.cancel_working_days, min_age=data.min_age,
+                                     max_age=data.max_age, auto_accept=data.auto_accept)
+    return await _period(period.id)
+
+
+def _check_period(data: PeriodInput) -> None:
     if data.end_date < data.start_date:
         raise ValidationError("La fin précède le début.", code="INVALID_RANGE", field="endDate")
     if data.closes_at <= data.opens_at:
@@ -285,13 +311,175 @@ async def create_period(actor: Actor, data: PeriodInput) -> AlshPeriod:
         raise ValidationError("Heure limite invalide (HH:MM).", code="INVALID_TIME", field="cancelTime") from None
     if data.cancel_days_before < 0:
         raise ValidationError("Délai d'annulation invalide.", code="INVALID_DEADLINE", field="cancelDaysBefore")
-    period = await AlshPeriod.create(mode=mode, name=data.name.strip() or "Période", start_date=data.start_date,
-                                     end_date=data.end_date, weekdays=sorted(set(data.weekdays)),
-                                     opens_at=data.opens_at, closes_at=data.closes_at,
-                                     cancel_days_before=data.cancel_days_before, cancel_time=data.cancel_time,
-                                     cancel_working_days=data.cancel_working_days, min_age=data.min_age,
-                                     max_age=data.max_age, auto_accept=data.auto_accept)
-    return await _period(period.id)
+
+
+# ---- staff: editing after creation (issue 14.2) ---------------------------------------------------
+# Names, addresses, kinds, labels, tariffs, same-day rules, ages, windows and cancellation rules change
+# nothing already booked (a tariff applies to the days billed after the change). What can take a booked
+# day away — a period's dates or weekdays — is previewed (`dry_run`) and applied only with an explicit
+# choice for the lines affected: KEEP them, or CANCEL them (place freed, never billed, family mailed).
+KEEP, CANCEL = "keep", "cancel"
+
+
+def _required_name(value: str | None, field_name: str = "name") -> str | None:
+    if value is None:
+        return None
+    if not value.strip():
+        raise ValidationError("Le nom est obligatoire.", code="REQUIRED", field=field_name)
+    return value.strip()
+
+
+async def update_establishment(actor: Actor, establishment_id: int, name: str | None = None,
+                               address: str | None = None) -> AlshEstablishment:
+    async with in_transaction():
+        establishment = await _establishment_for_staff(actor, establishment_id)
+        await lock_rows(AlshEstablishment, [establishment.id])
+        before = {"name": establishment.name, "address": establishment.address}
+        if name is not None:
+            establishment.name = _required_name(name) or establishment.name
+        if address is not None:
+            establishment.address = address.strip()
+        await establishment.save(update_fields=["name", "address"])
+        await audit(actor, "alsh_establishment_updated", "alsh_establishment", establishment.id, None,
+                    {"before": before, "after": {"name": establishment.name, "address": establishment.address}})
+    return establishment
+
+
+async def update_mode(actor: Actor, mode_id: int, name: str | None = None, kind: str | None = None) -> AlshMode:
+    async with in_transaction():
+        mode = await AlshMode.get_or_none(id=mode_id).select_related("establishment")
+        if mode is None:
+            raise NotFound("mode d'accueil")
+        _require_staff_of(actor, mode.establishment, "mode d'accueil")
+        before = {"name": mode.name, "kind": mode.kind}
+        if name is not None:
+            mode.name = _required_name(name) or mode.name
+        if kind is not None:
+            mode.kind = kind
+        await mode.save(update_fields=["name", "kind"])
+        await audit(actor, "alsh_mode_updated", "alsh_mode", mode.id, None,
+                    {"before": before, "after": {"name": mode.name, "kind": mode.kind}})
+    return mode
+
+
+_UNSET: Any = object()
+
+
+async def update_unit(actor: Actor, unit_id: int, *, name: str | None = None, billing_label: str | None = None,
+                      tariff: Any = _UNSET, excludes: list[str] | None = None,
+                      requires: list[str] | None = None) -> AlshUnit:
+    """A unit's name, invoice label, tariff (for the days billed from now on) and same-day rules (for
+    new requests). Lines already booked are kept as they are. Capacity: `set_capacity`."""
+    async with in_transaction():
+        unit = await AlshUnit.get_or_none(id=unit_id).select_related("period__mode__establishment")
+        if unit is None:
+            raise NotFound("prestation")
+        _require_staff_of(actor, unit.period.mode.establishment, "prestation")
+        await lock_rows(AlshUnit, [unit.id])
+        before = {"name": unit.name, "billing_label": unit.billing_label, "tariff": unit.tariff,
+                  "excludes": unit.excludes, "requires": unit.requires}
+        if name is not None:
+            unit.name = _required_name(name) or unit.name
+        if billing_label is not None:
+            unit.billing_label = billing_label.strip()
+        if tariff is not _UNSET:
+            if tariff:
+                from core.billing.rules import TariffConfigError, tariff_grid_from_config
+
+                try:
+                    tariff_grid_from_config(tariff)
+                except TariffConfigError as exc:
+                    raise ValidationError(str(exc), code="INVALID_TARIFF", field="tariff") from None
+            unit.tariff = tariff or {}
+        if excludes is not None:
+            unit.excludes = [c.strip().upper() for c in excludes if c.strip()]
+        if requires is not None:
+            unit.requires = [c.strip().upper() for c in requires if c.strip()]
+        await unit.save(update_fields=["name", "billing_label", "tariff", "excludes", "requires"])
+        await audit(actor, "alsh_unit_updated", "alsh_unit", unit.id, None, {"before": before, "after": {
+            "name": unit.name, "billing_label": unit.billing_label, "tariff": unit.tariff,
+            "excludes": unit.excludes, "requires": unit.requires}})
+    return unit
+
+
+@dataclass
+class PeriodChange:
+    period: AlshPeriod
+    affected: list[AlshBookingLine]  # active lines from today on whose day the change takes away
+    applied: bool
+    choice: str | None
+
+
+def _period_input_of(period: AlshPeriod, changes: dict[str, Any]) -> PeriodInput:
+    current = PeriodInput(mode_id=period.mode.id, name=period.name, start_date=period.start_date,
+                          end_date=period.end_date, opens_at=period.opens_at, closes_at=period.closes_at,
+                          weekdays=list(period.weekdays or []), cancel_days_before=period.cancel_days_before,
+                          cancel_time=period.cancel_time, cancel_working_days=period.cancel_working_days,
+                          min_age=period.min_age, max_age=period.max_age, auto_accept=period.auto_accept)
+    for key, value in changes.items():
+        if value is not None:
+            setattr(current, key, value)
+    return current
+
+
+async def update_period(actor: Actor, period_id: int, changes: dict[str, Any], choice: str | None = None,
+                        dry_run: bool = False) -> PeriodChange:
+    """Change a period (dates, weekdays = its opening days, window, ages, cancellation rule, name).
+
+    The lines a change takes away (active, from today on, on a day no longer open) are returned; with
+    `dry_run` nothing is written. Otherwise, if there are any, `choice` must say what they become: KEEP
+    (booked as before, outside the new calendar) or CANCEL (cancelled in time: never billed, place freed,
+    one mail per booking). Audited with the changes, the lines and the choice."""
+    async with in_transaction():
+        await lock_rows(AlshPeriod, [period_id])  # two changes of one period apply one after the other
+        period = await _period(period_id)
+        _require_staff_of(actor, period.mode.establishment, "période")
+        data = _period_input_of(period, changes)
+        _check_period(data)
+        closed = await _closed_days(period.mode.establishment_id, data.start_date, data.end_date)  # type: ignore[attr-defined]
+        open_after = set(rules.bookable_days(data.start_date, data.end_date, data.weekdays, closed,
+                                             calendar.community_subdivision()))
+        lines = await AlshBookingLine.filter(booking__period_id=period.id, state__in=LineState.ACTIVE,
+                                             date__gte=today()) \
+            .select_related("unit", "booking__child", "booking__period__mode__establishment").order_by("date", "id")
+        affected = [ln for ln in lines if ln.date not in open_after]
+        if dry_run:
+            return PeriodChange(period, affected, False, choice)
+        if affected and choice is None:
+            raise Conflict(f"{len(affected)} réservation(s) tombent hors de la période modifiée : choisissez de "
+                           "les conserver ou de les annuler.", code="AFFECTED_LINES_CHOICE_REQUIRED",
+                           field="affectedLines", details={"affectedLineCount": len(affected)})
+        before = {k: _jsonable(getattr(period, k)) for k in changes if changes[k] is not None}
+        for key in ("name", "start_date", "end_date", "opens_at", "closes_at", "cancel_days_before", "cancel_time",
+                    "cancel_working_days", "min_age", "max_age", "auto_accept"):
+            setattr(period, key, getattr(data, key))
+        period.name = data.name.strip() or period.name
+        period.weekdays = sorted(set(data.weekdays))
+        await period.save()
+        units = await AlshUnit.filter(period_id=period.id)
+        days = sorted(open_after)
+        for unit in units:
+            await ensure_counters(unit, days)
+        if affected and choice == CANCEL:
+            await _lock_lines([ln.id for ln in affected])
+            by_booking: dict[int, list[AlshBookingLine]] = defaultdict(list)
+            # waiting lines first: a place freed on a removed day must not promote one of them
+            for ln in sorted(affected, key=lambda x: x.state != LineState.LISTE_ATTENTE):
+                await _set_state(ln, LineState.ANNULEE, actor, "Jour retiré de la période par le service",
+                                 cancelled_in_time=True)
+                await _free(ln, actor)
+                by_booking[ln.booking.id].append(ln)
+            for booking_lines in by_booking.values():
+                await _mail_booking(booking_lines[0].booking, "booking_changed",
+                                    {"cancelled": booking_lines, "change": period.name})
+        await audit(actor, "alsh_period_updated", "alsh_period", period.id, None, {
+            "before": before, "after": {k: _jsonable(getattr(period, k)) for k in before},
+            "affected_lines": [ln.id for ln in affected], "choice": choice})
+        return PeriodChange(await _period(period.id), affected, True, choice)
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 async def add_unit(actor: Actor, period_id: int, code: str, name: str, capacity: int,
@@ -302,10 +490,17 @@ async def add_unit(actor: Actor, period_id: int, code: str, name: str, capacity:
     code = code.strip().upper()
     if not code or not name.strip():
         raise ValidationError("Code et nom sont obligatoires.", code="REQUIRED", field="code")
+    duplicate = ValidationError("Ce code existe déjà pour la période.", code="DUPLICATE_CODE", field="code")
     if await AlshUnit.exists(period_id=period.id, code=code):
-        raise ValidationError("Ce code existe déjà pour la période.", code="DUPLICATE_CODE", field="code")
-    async with in_transaction():
-        return await create_unit(period, code, name.strip(), capacity, tariff, excludes, requires, billing_label)
+        raise duplicate
+    try:
+        async with in_transaction():
+            return await create_unit(period, code, name.strip(), capacity, tariff, excludes, requires,
+                                     billing_label)
+    except IntegrityError:
+        # Two requests with the same code passed the check above together: the unique (period, code)
+        # refuses the second, which gets the same answer as if it had come after.
+        raise duplicate from None
 
 
 async def set_capacity(actor: Actor, unit_id: int, capacity: int) -> AlshUnit:
@@ -329,41 +524,64 @@ async def set_capacity(actor: Actor, unit_id: int, capacity: int) -> AlshUnit:
 
 
 async def add_closed_day(actor: Actor, establishment_id: int, day: date, label: str = "Fermé") -> AlshClosedDay:
+    """Close a day. Under the row locks of the day's (unit, day) counters, the same locks a booking takes
+    (`_lock_days`): a booking racing the closing is either seen here (DAY_HAS_BOOKINGS) or sees the
+    closed day (DAY_NOT_BOOKABLE). Two closings of one establishment queue on its row."""
     establishment = await _establishment_for_staff(actor, establishment_id)
-    if await AlshBookingLine.exists(date=day, state__in=LineState.ACTIVE,
-                                    booking__period__mode__establishment_id=establishment.id):
-        raise Conflict("Des réservations existent ce jour-là : traitez-les avant de fermer.",
-                       code="DAY_HAS_BOOKINGS", field="date")
-    row, _ = await AlshClosedDay.get_or_create(establishment=establishment, date=day,
-                                               defaults={"label": label or "Fermé"})
+    async with in_transaction():
+        await lock_rows(AlshEstablishment, [establishment.id])
+        units = await AlshUnit.filter(period__mode__establishment_id=establishment.id, period__start_date__lte=day,
+                                      period__end_date__gte=day)
+        for unit in units:
+            await ensure_counters(unit, [day])
+        ids = await AlshDayCounter.filter(unit_id__in=[u.id for u in units] or [0], date=day) \
+            .values_list("id", flat=True)
+        await lock_rows(AlshDayCounter, list(ids))
+        if await AlshBookingLine.exists(date=day, state__in=LineState.ACTIVE,
+                                        booking__period__mode__establishment_id=establishment.id):
+            raise Conflict("Des réservations existent ce jour-là : traitez-les avant de fermer.",
+                           code="DAY_HAS_BOOKINGS", field="date")
+        row, created = await AlshClosedDay.get_or_create(establishment=establishment, date=day,
+                                                         defaults={"label": label or "Fermé"})
+        if created:
+            await audit(actor, "alsh_closed_day", "alsh_establishment", establishment.id, None,
+                        {"date": day.isoformat(), "label": row.label})
     return row
 
 
 # ---- family: wizard -------------------------------------------------------------------------
-async def bookable_children(actor: Actor) -> list[tuple[Child, bool]]:
-    """Children of the household, then children linked to it (flag True)."""
-    household_id = _family_household(actor)
+async def bookable_children(actor: Actor, household_id: int | None = None) -> list[tuple[Child, bool]]:
+    """Children of the household, then children linked to it (flag True). An agent names the household."""
+    household_id = await _booking_household(actor, household_id)
     own = await Child.filter(household_id=household_id).order_by("birth_date", "id")
     linked_ids = await AlshChildLink.filter(household_id=household_id).values_list("child_id", flat=True)
     linked = await Child.filter(id__in=list(linked_ids)).order_by("id") if linked_ids else []
     return [(c, False) for c in own] + [(c, True) for c in linked]
 
 
-async def offers(actor: Actor, child_id: int) -> list[AlshPeriod]:
-    """Periods open to this child now: booking window open, age within the period's range."""
-    child = await _bookable_child(actor, child_id)
+async def offers(actor: Actor, child_id: int, household_id: int | None = None) -> list[AlshPeriod]:
+    """Periods open to this child now: booking window open, age within the period's range. For an agent
+    booking on a family's behalf: the periods of the agent's services, window open or not (the agent may
+    pass the window with a reason), past ones excluded."""
+    child = await _bookable_child(actor, child_id, household_id)
     at = now()
-    periods = await AlshPeriod.filter(opens_at__lte=at, closes_at__gt=at, end_date__gte=today()) \
-        .select_related("mode__establishment") \
-        .order_by("start_date", "id")
+    query = AlshPeriod.filter(opens_at__lte=at, closes_at__gt=at, end_date__gte=today())
+    if household_id is not None:
+        services = _staff_services(actor)
+        query = AlshPeriod.all() if services is None else \
+            AlshPeriod.filter(mode__establishment__service_code__in=list(services))
+    periods = await query.select_related("mode__establishment").order_by("start_date", "id")
     return [p for p in periods if rules.age_allowed(child.birth_date, p.start_date, p.min_age, p.max_age)]
 
 
-async def period_days(actor: Actor, child_id: int, period_id: int) -> tuple[AlshPeriod, list[DayInfo]]:
+async def period_days(actor: Actor, child_id: int, period_id: int,
+                      household_id: int | None = None) -> tuple[AlshPeriod, list[DayInfo]]:
     """The period's calendar for the child: open days, closed days with their label, places left
     per unit, and the child's existing lines."""
-    child = await _bookable_child(actor, child_id)
+    child = await _bookable_child(actor, child_id, household_id)
     period = await _period(period_id)
+    if household_id is not None:
+        _require_staff_of(actor, period.mode.establishment, "période")
     closed = await _closed_days(period.mode.establishment_id, period.start_date, period.end_date)  # type: ignore[attr-defined]
     days = rules.bookable_days(period.start_date, period.end_date, period.weekdays or [], closed,
                                calendar.community_subdivision())
@@ -382,11 +600,17 @@ async def period_days(actor: Actor, child_id: int, period_id: int) -> tuple[Alsh
     return period, sorted(out, key=lambda x: x.date)
 
 
-async def check_prerequisites(child: Child, household_id: int, regie_code: str = "") -> None:
+async def check_prerequisites(child: Child, household_id: int, regie_code: str = "", *,
+                              may_override: bool = False, overriding: bool = False) -> list[str]:
     """Email confirmed is checked by the caller; here: the child's file complete, the documents
     "alsh_paj" requires accepted (core households / documents services), and, when
-    `unpaid_threshold_cents` is set, the booking household's unpaid balance at the régie."""
+    `unpaid_threshold_cents` is set, the booking household's unpaid balance at the régie.
+
+    An agent booking for a family (`may_override`) may pass two of them with a reason (`overriding`):
+    documents sent but still pending validation (nothing missing or refused), and the unpaid balance.
+    Without a reason the error carries `overridable: true`. Returns the codes passed."""
     cfg = config()
+    passed: list[str] = []
     missing: list[dict[str, str]] = []
     if cfg.get("check_prerequisites", True):
         try:
@@ -408,7 +632,13 @@ async def check_prerequisites(child: Child, household_id: int, regie_code: str =
                 status = getattr(doc, "status", "missing")
                 missing.append({"kind": "document", "code": str(code), "label": str(label), "status": str(status)})
     if missing:
-        raise PrerequisitesMissing(rules.prerequisites_message(missing), details={"missing": missing})
+        pending_only = all(m["kind"] == "document" and m.get("status") == "pending" for m in missing)
+        if not (pending_only and may_override and overriding):
+            details: dict[str, Any] = {"missing": missing}
+            if pending_only and may_override:
+                details["overridable"] = True
+            raise PrerequisitesMissing(rules.prerequisites_message(missing), details=details)
+        passed.append(PrerequisitesMissing.code)
     threshold = int(cfg.get("unpaid_threshold_cents") or 0)
     if threshold > 0 and regie_code:
         try:
@@ -418,9 +648,14 @@ async def check_prerequisites(child: Child, household_id: int, regie_code: str =
         invoices = await unpaid_invoices(regie_code, [household_id]) or []
         due = sum(int(getattr(inv, "balance_cents", 0)) for inv in invoices)
         if due > threshold:
+            if may_override and overriding:
+                passed.append("UNPAID_BALANCE")
+                return passed
             raise ValidationError("Votre solde impayé ne permet pas de nouvelle réservation : "
                                   "contactez le service.", code="UNPAID_BALANCE",
-                                  details={"dueCents": due, "thresholdCents": threshold})
+                                  details={"dueCents": due, "thresholdCents": threshold,
+                                           **({"overridable": True} if may_override else {})})
+    return passed
 
 
 def _parse_selections(selections: list[Selection]) -> list[Selection]:
@@ -440,20 +675,46 @@ def _parse_selections(selections: list[Selection]) -> list[Selection]:
 
 
 async def prepare(actor: Actor, child_id: int, period_id: int, selections: list[Selection],
-                  *, child: Child | None = None) -> Prepared:
-    """Every check of a booking, no write: the « Récapitulatif » and the first half of submit."""
+                  *, child: Child | None = None, household_id: int | None = None,
+                  override_reason: str | None = None) -> Prepared:
+    """Every check of a booking, no write: the « Récapitulatif » and the first half of submit.
+
+    With `household_id`, an agent of the establishment's service (or an admin) books on the family's
+    behalf (issue 14.1): the same rules, but the agent may pass, with `override_reason` (audited), the
+    booking window, documents pending validation, the unpaid balance and a past day (back-fill).
+    Capacity, closed days, age, missing or refused documents and the same-day unit rules are never passed.
+    A family giving an override reason is FORBIDDEN."""
+    on_behalf = household_id is not None
+    reason = (override_reason or "").strip()
+    if override_reason is not None and not on_behalf:
+        raise Forbidden("Seul un agent du service peut passer outre une règle de réservation.")
     require_confirmed(actor)
-    household_id = _family_household(actor)
-    child = child or await _bookable_child(actor, child_id)
+    booking_household = await _booking_household(actor, household_id)
+    child = child or await _bookable_child(actor, child_id, household_id)
     period = await _period(period_id)
+    if on_behalf:
+        _require_staff_of(actor, period.mode.establishment, "période")
+    overrides: list[str] = []
+
+    def passable(error: PortailError) -> None:
+        """A rule an agent may pass: with a reason it is recorded; without, the error says it could be."""
+        if not on_behalf:
+            raise error
+        if not reason:
+            error.details = {**error.details, "overridable": True}
+            raise error
+        if error.code not in overrides:
+            overrides.append(error.code)
+
     if not rules.window_open(now(), period.opens_at, period.closes_at):
-        raise ValidationError("Les réservations de cette période ne sont pas ouvertes.",
-                              code="BOOKING_CLOSED", field="periodId")
+        passable(ValidationError("Les réservations de cette période ne sont pas ouvertes.",
+                                 code="BOOKING_CLOSED", field="periodId"))
     if not rules.age_allowed(child.birth_date, period.start_date, period.min_age, period.max_age):
         raise ValidationError(f"Cette période accueille les enfants de {period.min_age} à {period.max_age} ans.",
                               code="AGE_NOT_ALLOWED", field="childId")
     service_cfg = get_settings().service(period.mode.establishment.service_code)
-    await check_prerequisites(child, household_id, service_cfg.regie if service_cfg else "")
+    overrides += await check_prerequisites(child, booking_household, service_cfg.regie if service_cfg else "",
+                                           may_override=on_behalf, overriding=bool(reason))
     wanted = _parse_selections(selections)
     units = {u.id: u for u in await AlshUnit.filter(period_id=period.id)}
     days = set(await open_days(period))
@@ -465,13 +726,14 @@ async def prepare(actor: Actor, child_id: int, period_id: int, selections: list[
             raise ValidationError(f"Le {s.date:%d/%m/%Y} n'est pas un jour d'ouverture de la période.",
                                   code="DAY_NOT_BOOKABLE", field="selections", details={"date": s.date.isoformat()})
         if s.date < today():
-            raise ValidationError("Ce jour est passé.", code="DAY_NOT_BOOKABLE", field="selections",
-                                  details={"date": s.date.isoformat()})
+            passable(ValidationError("Ce jour est passé.", code="DAY_NOT_BOOKABLE", field="selections",
+                                     details={"date": s.date.isoformat()}))
     await _check_against_existing(child.id, period.id, wanted, units)
     requested_days = {s.date for s in wanted}
     left = await _remaining(list(units), sorted(requested_days), units)
     lines = [PreparedLine(date=s.date, unit=units[s.unit_id], remaining=left[(s.unit_id, s.date)]) for s in wanted]
-    return Prepared(child=child, period=period, lines=lines, household_id=household_id, units=units)
+    return Prepared(child=child, period=period, lines=lines, household_id=booking_household, units=units,
+                    on_behalf=on_behalf, override_reason=reason, overrides=overrides)
 
 
 async def _check_against_existing(child_id: int, period_id: int, wanted: list[Selection],
@@ -572,8 +834,12 @@ async def _mail_booking(booking: AlshBooking, template: str, extra: dict[str, An
     await booking.fetch_related("household", "child", "created_by", "period__mode__establishment")
     lines = await AlshBookingLine.filter(booking_id=booking.id).select_related("unit").order_by("date", "unit_id")
     recipients = {booking.household.email} - {""}
-    if booking.created_by is not None:
-        recipients = {booking.created_by.email}
+    if booking.created_by is not None and booking.created_by.household_id is not None:  # type: ignore[attr-defined]
+        recipients = {booking.created_by.email}  # the family account that booked
+    if not recipients:  # booked by an agent for a household without its own address: its accounts
+        from core.accounts.models import User
+
+        recipients = set(await User.filter(household_id=booking.household_id).values_list("email", flat=True))  # type: ignore[attr-defined]
     context = {"booking": booking, "number": rules.booking_number(booking.number), "lines": lines,
                "period": booking.period, "mode": booking.period.mode,
                "establishment": booking.period.mode.establishment, "child": booking.child,
@@ -599,7 +865,11 @@ async def _write_booking(actor: Actor, prepared: Prepared, number: int) -> AlshB
     child_id = prepared.child.id
     for p in prepared.lines:
         if await _take_place(p.unit, p.date):
-            state, holds, reason = (LineState.ACCEPTEE if period.auto_accept else LineState.EN_ATTENTE), True, ""
+            accepted = period.auto_accept or prepared.on_behalf  # the service itself books: no request to decide
+            state, holds, reason = (LineState.ACCEPTEE if accepted else LineState.EN_ATTENTE), True, ""
+        elif p.date < today():  # back-fill of a past day: no waiting list for a day gone
+            raise Conflict(f"Aucune place disponible le {p.date:%d/%m/%Y}.", code="NO_PLACE_LEFT",
+                           field="selections", details={"date": p.date.isoformat()})
         elif waiting_list:
             state, holds, reason = LineState.LISTE_ATTENTE, False, ""
         else:
@@ -607,15 +877,35 @@ async def _write_booking(actor: Actor, prepared: Prepared, number: int) -> AlshB
         line = await AlshBookingLine.create(booking=booking, unit_id=p.unit.id, date=p.date, state=state,
                                             holds_place=holds, reason=reason,
                                             active_key=_line_key(child_id, p.date, p.unit.id, state))
-        await _event(line, "", line.state, actor, line.reason)
+        note = line.reason
+        if prepared.on_behalf:
+            note = "Réservé par le service" + (f" (dérogation : {prepared.override_reason})"
+                                                if prepared.overrides else "")
+        await _event(line, "", line.state, actor, note[:300])
     booking.period = period
-    await _mail_booking(booking, "booking_received")
+    if prepared.on_behalf:
+        await audit(actor, "alsh_booking_on_behalf", "alsh_booking", booking.id, prepared.household_id, {
+            "child_id": child_id, "period_id": period.id, "lines": len(prepared.lines),
+            "overrides": prepared.overrides, "reason": prepared.override_reason})
+        await _mail_booking(booking, "booking_by_service")
+    else:
+        await _mail_booking(booking, "booking_received")
     return booking
 
 
-async def submit(actor: Actor, child_id: int, period_id: int, selections: list[Selection]) -> AlshBooking:
-    """« Valider »: one numbered booking, one line per (day, unit), each with its own state."""
-    prepared = await prepare(actor, child_id, period_id, selections)
+async def audit(actor: Actor, action: str, entity: str, entity_id: int | None, household_id: int | None,
+                detail: dict[str, Any]) -> None:
+    """One line of core's audit log for a staff act of this plugin (who, what, when, why)."""
+    await AuditLog.create(actor_id=actor.user.id if actor.user else None, action=action, entity=entity,
+                          entity_id=entity_id, household_id=household_id, detail=detail)
+
+
+async def submit(actor: Actor, child_id: int, period_id: int, selections: list[Selection], *,
+                 household_id: int | None = None, override_reason: str | None = None) -> AlshBooking:
+    """« Valider »: one numbered booking, one line per (day, unit), each with its own state. With
+    `household_id`: an agent books on the family's behalf (see `prepare`)."""
+    prepared = await prepare(actor, child_id, period_id, selections, household_id=household_id,
+                             override_reason=override_reason)
     number = await _next_number()
     return (await _write_bookings(actor, [prepared], [number]))[0]
 
@@ -627,6 +917,7 @@ async def _write_bookings(actor: Actor, prepared: list[Prepared], numbers: list[
     try:
         async with in_transaction():
             await _lock_children([p.child.id for p in prepared])
+            await _lock_days(prepared)
             for p in prepared:
                 wanted = [Selection(line.date, line.unit.id) for line in p.lines]
                 await _check_against_existing(p.child.id, p.period.id, wanted, p.units)
@@ -635,6 +926,30 @@ async def _write_bookings(actor: Actor, prepared: list[Prepared], numbers: list[
         if "active_key" not in str(exc):
             raise
         raise _already_booked("Cette prestation") from None
+
+
+async def _lock_days(prepared: list[Prepared]) -> None:
+    """Row locks on the (unit, day) counters the bookings take, in id order, then the closed days read
+    again under them. `add_closed_day` takes the same locks before it checks that the day has no line:
+    either the day closed first and is seen here (DAY_NOT_BOOKABLE), or these lines are committed before
+    its check and it refuses (DAY_HAS_BOOKINGS); never a closed day with children booked."""
+    wanted: dict[int, tuple[AlshUnit, set[date]]] = {}
+    for p in prepared:
+        for line in p.lines:
+            wanted.setdefault(line.unit.id, (line.unit, set()))[1].add(line.date)
+    ids: list[int] = []
+    for unit, days in wanted.values():
+        await ensure_counters(unit, sorted(days))
+        ids += await AlshDayCounter.filter(unit_id=unit.id, date__in=sorted(days)).values_list("id", flat=True)
+    await lock_rows(AlshDayCounter, ids)
+    for p in prepared:
+        days = sorted({line.date for line in p.lines})
+        closed = await AlshClosedDay.filter(establishment_id=p.period.mode.establishment_id,  # type: ignore[attr-defined]
+                                            date__in=days).order_by("date").first()
+        if closed is not None:
+            raise ValidationError(f"Le {closed.date:%d/%m/%Y} n'est pas un jour d'ouverture de la période.",
+                                  code="DAY_NOT_BOOKABLE", field="selections",
+                                  details={"date": closed.date.isoformat()})
 
 
 async def expand_copy(actor: Actor, child_id: int, period_id: int, selections: list[Selection],
@@ -853,6 +1168,13 @@ async def process(actor: Actor, decisions: list[Decision]) -> list[AlshBookingLi
                     await _set_state(line, LineState.ACCEPTEE, actor, d.reason, holds_place=True)
                 elif line.state == LineState.EN_ATTENTE:
                     await _set_state(line, LineState.ACCEPTEE, actor, d.reason)
+                elif line.state == LineState.EXPIREE:
+                    # back-fill (issue 14.3): the child came although nobody decided in time
+                    if not await _take_place(line.unit, line.date):
+                        raise Conflict("Aucune place disponible ce jour-là.", code="NO_PLACE_LEFT", field="decisions")
+                    await _set_state(line, LineState.ACCEPTEE, actor, d.reason or "Régularisation",
+                                     holds_place=True, active_key=_line_key(line.booking.child_id, line.date,  # type: ignore[attr-defined]
+                                                                            line.unit.id, LineState.ACCEPTEE))
                 else:
                     raise ValidationError("Cette ligne n'est pas en attente.", code="INVALID_STATE", field="decisions")
             elif action == "refuse":
