@@ -111,7 +111,7 @@ ERROR_CODES: dict[str, str] = {
                       "(`extensions.dueCents`, `extensions.thresholdCents`).",
     "UNKNOWN_SERVICE": "The service code is not an ALSH / PAJ service of the community.",
     "REQUIRED": "A required value is empty; `extensions.field` names it.",
-    "INVALID_RANGE": "The end date precedes the start date.",
+    "INVALID_RANGE": "The end date precedes the start date (or a period longer than 400 days).",
     "INVALID_WINDOW": "The booking window closes before it opens.",
     "INVALID_WEEKDAY": "A weekday is not an ISO weekday (1 = Monday … 7 = Sunday).",
     "INVALID_AGE_RANGE": "The age range is empty or negative.",

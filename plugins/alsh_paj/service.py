@@ -294,9 +294,15 @@ async def create_period(actor: Actor, data: PeriodInput) -> AlshPeriod:
     return await _period(period.id)
 
 
+MAX_PERIOD_DAYS = 400  # a school year and its summer: a longer range is a typing error (and days × units rows)
+
+
 def _check_period(data: PeriodInput) -> None:
     if data.end_date < data.start_date:
         raise ValidationError("La fin précède le début.", code="INVALID_RANGE", field="endDate")
+    if (data.end_date - data.start_date).days > MAX_PERIOD_DAYS:
+        raise ValidationError(f"Une période dure au plus {MAX_PERIOD_DAYS} jours.", code="INVALID_RANGE",
+                              field="endDate")
     if data.closes_at <= data.opens_at:
         raise ValidationError("La fermeture des réservations précède leur ouverture.", code="INVALID_WINDOW",
                               field="closesAt")

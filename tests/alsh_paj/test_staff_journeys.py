@@ -181,6 +181,8 @@ async def test_period_change_previews_then_keeps_or_cancels_with_a_mail(gql, mai
                                  "affectedLineCount": 1}
     bad = await agent.error(UPDATE_PERIOD, id=setup.period.id, i={"weekdays": [8]}, a="KEEP", dry=False)
     assert bad["extensions"] == {"code": "INVALID_WEEKDAY", "field": "weekdays"}
+    bad = await agent.error(UPDATE_PERIOD, id=setup.period.id, i={"endDate": "2099-12-31"}, a="KEEP", dry=False)
+    assert bad["extensions"] == {"code": "INVALID_RANGE", "field": "endDate"}
 
     done = (await agent.ok(UPDATE_PERIOD, id=setup.period.id, i=shorter, a="CANCEL", dry=False))["updateAlshPajPeriod"]
     assert done["isApplied"] and done["choice"] == "CANCEL" and done["period"]["endDate"] == shorter["endDate"]
