@@ -133,6 +133,12 @@ def test_a_project_without_the_asyncio_settings_is_told_what_to_add(tmp_path):
     assert 'asyncio_default_test_loop_scope = "session"' in result.stdout
 
 
+def test_without_pytest_asyncio_the_fixtures_say_what_is_missing(tmp_path):
+    result = run_project(tmp_path, "-p", "no:asyncio", "-k", "empty_database")
+    assert result.returncode != 0
+    assert "the fixtures need pytest-asyncio" in result.stdout
+
+
 def test_the_shipped_helpers_need_nothing_from_the_tests_folder():
     folder = Path(core.testing.__file__).parent
     for source in folder.glob("*.py"):

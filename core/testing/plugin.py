@@ -19,6 +19,7 @@ Installed in a virtualenv shared with unrelated projects, turn it off there with
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from collections.abc import AsyncIterator, Iterator
@@ -29,10 +30,16 @@ import pytest
 
 pytest.register_assert_rewrite("core.testing.client", "core.testing.querycount")
 
-import pytest_asyncio  # noqa: E402
-
 from core.testing.clock import Clock, install_clock  # noqa: E402
 from core.testing.mail import Mailbox, start_smtp_server  # noqa: E402
+
+try:  # portail-famille[test]; without it the plugin must not break pytest for everything else
+    import pytest_asyncio
+
+    async_fixture = functools.partial(pytest_asyncio.fixture, loop_scope="session")
+except ImportError:  # pragma: no cover - depends on what is installed
+    pytest_asyncio = None
+    async_fixture = pytest.fixture
 
 ASYNCIO_SETTINGS = {"asyncio_mode": "auto", "asyncio_default_fixture_loop_scope": "session",
                     "asyncio_default_test_loop_scope": "session"}
@@ -48,6 +55,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _check_asyncio_settings(config: pytest.Config) -> None:
     """The app's connections live in one event loop for the whole run: say so plainly if the
     project's pytest configuration would run tests in another one."""
+    if pytest_asyncio is None or not config.pluginmanager.hasplugin("asyncio"):
+        pytest.fail("portail: the fixtures need pytest-asyncio (pip install 'portail-famille[test]'; "
+                    "not disabled with -p no:asyncio)", pytrace=False)
     wrong = []
     for key, wanted in ASYNCIO_SETTINGS.items():
         value = config.getoption("asyncio_mode") if key == "asyncio_mode" else None
@@ -139,7 +149,7 @@ def host(settings: Any, portail_extra_plugins: dict[str, object]) -> Any:
     return bootstrap(settings, extra_plugins=portail_extra_plugins or None)
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@async_fixture(scope="session")
 async def database(host: Any, settings: Any) -> AsyncIterator[None]:
     """One database for the run, its tables created from the models of core and enabled plugins."""
     from tortoise import Tortoise
@@ -152,7 +162,7 @@ async def database(host: Any, settings: Any) -> AsyncIterator[None]:
     await Tortoise.close_connections()
 
 
-@pytest_asyncio.fixture(autouse=True, loop_scope="session")
+@async_fixture(autouse=True)
 async def clean_db(database: None, settings: Any, smtp_server: Any) -> AsyncIterator[None]:
     """Every test starts with empty tables and an empty mailbox."""
     from core.testing.environment import empty_tables
@@ -171,7 +181,7 @@ def app(host: Any) -> Any:
     return create_app(host, manage_db=False, background=False)
 
 
-@pytest_asyncio.fixture(loop_scope="session")
+@async_fixture()
 async def http(app: Any) -> AsyncIterator[Any]:
     """httpx over the ASGI app (`await http.get("/health/live")`), base URL http://portail.test."""
     import httpx
