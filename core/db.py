@@ -124,3 +124,50 @@ async def lock_rows(model: Any, ids: list[int]) -> list[Any]:
     until it ends, so a check made after them sees every write that committed before. Awaited as
     objects on purpose: Tortoise drops FOR UPDATE from values() / values_list() queries."""
     return await model.filter(id__in=sorted(set(ids))).order_by("id").select_for_update()
+
+
+async def bulk_insert(model: Any, rows: list[dict[str, Any]], batch_size: int = 1000) -> int:
+    """Insert plain rows (`{field: value}`, every row with the same keys) without building a model
+    instance per row: one statement per `batch_size` rows through the driver's executemany, the
+    values converted by each field's own `to_db_value` like `bulk_create` does. Missing fields take
+    their Python default (`auto_now_add` datetimes: now). For large batches (billing, SEPA
+    pre-notifications), where `Model.__init__` costs more than the SQL. Returns the rows inserted."""
+    if not rows:
+        return 0
+    from core.timeutil import now
+
+    meta = model._meta
+    given = list(rows[0])
+    defaults: dict[str, Any] = {}
+    for name in meta.fields_db_projection:
+        fld = meta.fields_map[name]
+        if name in given or fld.generated:
+            continue
+        if getattr(fld, "auto_now_add", False) or getattr(fld, "auto_now", False):
+            defaults[name] = now()
+        elif callable(fld.default):
+            defaults[name] = fld.default  # called per row below
+        elif fld.default is not None:
+            defaults[name] = fld.default
+        elif fld.has_db_default():
+            defaults[name] = fld.get_db_default_value()
+        elif fld.null:
+            defaults[name] = None
+        else:
+            raise ValueError(f"{model.__name__}.{name}: no value and no default")
+    names = given + list(defaults)
+    fields_map = meta.fields_map
+    db = model._choose_db(True)
+    executor = db.executor_class(model=model, db=db)
+    sql = str(executor._prepare_insert_statement([meta.fields_db_projection[n] for n in names], has_generated=False))
+    converters = [fields_map[n].to_db_value for n in names]
+    constant = [(i, defaults[n]) for i, n in enumerate(names) if n in defaults]
+    for start in range(0, len(rows), batch_size):
+        values = []
+        for row in rows[start:start + batch_size]:
+            raw = [row[n] for n in given] + [None] * len(defaults)
+            for i, default in constant:
+                raw[i] = default() if callable(default) else default
+            values.append([convert(v, model) for convert, v in zip(converters, raw, strict=True)])
+        await db.execute_many(sql, values)
+    return len(rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
@@ -13,20 +14,26 @@ from core.timeutil import PARIS
 LOCALE = "fr_FR"
 
 
+# Amounts and dates repeat a lot in one batch of mails (billing runs, SEPA pre-notifications) and
+# Babel's formatting costs ~0.1 ms a call: the pure formatters below are memoised (bounded).
+@lru_cache(maxsize=8192)
 def euros(cents: int) -> str:
     """1320 -> '13,20 €'."""
     return format_currency(Decimal(cents) / 100, "EUR", locale=LOCALE)
 
 
+@lru_cache(maxsize=4096)
 def date_fr(value: date, fmt: str = "dd/MM/yyyy") -> str:
     return format_date(value, fmt, locale=LOCALE)
 
 
+@lru_cache(maxsize=4096)
 def date_long(value: date) -> str:
     """'mercredi 26 avril 2023'."""
     return format_date(value, "EEEE d MMMM yyyy", locale=LOCALE)
 
 
+@lru_cache(maxsize=1024)
 def month_year(value: date) -> str:
     return format_date(value, "MMMM yyyy", locale=LOCALE)
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import enum
+from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import strawberry
 from strawberry.extensions import (
@@ -11,6 +14,7 @@ from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
+    SchemaExtension,
 )
 from strawberry.tools import merge_types
 
@@ -38,6 +42,79 @@ def _merge(name: str, parts: list[type]) -> type | None:
     return merged
 
 
+class DocumentLRU:
+    """A bounded LRU of what parsing and validating a query document produced, keyed by the
+    document's text (and the parse options / validation rules in force): a front end sends the
+    same few documents again and again, and parsing + validating a 70 KB answer's query cost more
+    than resolving it. Bounded, so unique documents cannot grow memory."""
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self.hits = self.misses = 0
+
+    def get(self, key: Any) -> Any:
+        value = self._items.get(key)
+        if value is None:
+            self.misses += 1
+            return None
+        self._items.move_to_end(key)
+        self.hits += 1
+        return value
+
+    def put(self, key: Any, value: Any) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.maxsize:
+            self._items.popitem(last=False)
+
+
+class DocumentCache(SchemaExtension):
+    """Reuses the parsed document and its validation result for a document text already seen.
+
+    A miss goes through Strawberry's own parse and validation (every rule: depth, aliases,
+    introspection; the token limit is a parse option), then stores the outcome; a document that
+    does not parse is never stored. A hit reuses the same outcome: a document refused once is
+    refused again with the same errors, a valid one skips both steps."""
+
+    def __init__(self, cache: DocumentLRU) -> None:
+        self.cache = cache
+
+    def _parse_key(self) -> Any:
+        ctx = self.execution_context
+        return (ctx.query, tuple(sorted(ctx.parse_options.items())))
+
+    def on_parse(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if ctx.graphql_document is None and ctx.query:
+            key = ("parse", self._parse_key())
+            document = self.cache.get(key)
+            if document is not None:
+                ctx.graphql_document = document
+                yield
+                return
+            yield
+            if ctx.graphql_document is not None:
+                self.cache.put(key, ctx.graphql_document)
+            return
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if not ctx.query or ctx.pre_execution_errors is not None:
+            yield
+            return
+        key = ("validate", self._parse_key(), tuple(ctx.validation_rules))
+        errors = self.cache.get(key)
+        if errors is not None:
+            ctx.pre_execution_errors = list(errors)
+            yield
+            return
+        yield
+        if ctx.pre_execution_errors is not None:
+            self.cache.put(key, tuple(ctx.pre_execution_errors))
+
+
 def error_code_enum(host: PluginHost) -> type[enum.Enum]:
     """`ErrorCode`: every code of core and the enabled plugins, each with its meaning."""
     codes = host.error_codes()
@@ -54,7 +131,9 @@ def build_schema(host: PluginHost) -> strawberry.Schema:
     mutation = _merge("Mutation", [c.mutation for c in contributions if c.mutation])
     subscription = _merge("Subscription", [c.subscription for c in contributions if c.subscription])
     sec = host.settings.security
+    documents = DocumentLRU()
     extensions: list = [
+        lambda: DocumentCache(documents),  # first: a hit skips parsing and validation
         OperationObserver,  # operation name, outcome, latency: logs and metrics, never the document
         InputGuard,
         QueryDepthLimiter(max_depth=sec.graphql_max_depth),
@@ -64,8 +143,10 @@ def build_schema(host: PluginHost) -> strawberry.Schema:
     if not sec.introspection:
         extensions.append(DisableIntrospection())
     types = [t for c in contributions for t in c.types] + [error_code_enum(host)]
-    return PortailSchema(query=query, mutation=mutation, subscription=subscription, types=types,
-                             extensions=extensions)
+    schema = PortailSchema(query=query, mutation=mutation, subscription=subscription, types=types,
+                           extensions=extensions)
+    schema.document_cache = documents  # type: ignore[attr-defined]  # read by tests and benches
+    return schema
 
 
 def export_sdl(host: PluginHost) -> str:

@@ -30,9 +30,10 @@ from core.timeutil import now
 log = logging.getLogger(__name__)
 
 
-async def queue_mail(to: str, template: str, context: dict[str, Any] | None = None,
-                     *, household_id: int | None = None) -> OutboxMail:
-    """Render `template` now (so the mail says what was true when it was queued) and store it."""
+def render_mail(to: str, template: str, context: dict[str, Any] | None = None,
+                *, household_id: int | None = None) -> dict[str, Any]:
+    """The outbox row of one mail, rendered now (so the mail says what was true when it was queued),
+    with its Message-ID fixed here once: retries resend the same one."""
     settings = get_settings()
     ctx = {"community": settings.community, "public_url": settings.community.public_url, **(context or {})}
     subject = render(f"{template}.subject.txt", ctx).strip()
@@ -42,9 +43,22 @@ async def queue_mail(to: str, template: str, context: dict[str, Any] | None = No
     except TemplateNotFound:
         # Every mail has an HTML part: the text in the community's layout, links made clickable.
         html = render("mail/_layout.html", {**ctx, "subject": subject, "text": text.strip()})
-    return await OutboxMail.create(to=to, subject=subject, text_body=text, html_body=html,
-                                   template=template, household_id=household_id, next_attempt_at=now(),
-                                   message_id=make_msgid(domain=_mail_domain()))
+    return {"to": to, "subject": subject, "text_body": text, "html_body": html, "template": template,
+            "household_id": household_id, "next_attempt_at": now(), "message_id": make_msgid(domain=_mail_domain())}
+
+
+async def queue_mail(to: str, template: str, context: dict[str, Any] | None = None,
+                     *, household_id: int | None = None) -> OutboxMail:
+    """Render `template` now and store it in the outbox (inside the caller's transaction)."""
+    return await OutboxMail.create(**render_mail(to, template, context, household_id=household_id))
+
+
+async def queue_mails(rows: list[dict[str, Any]]) -> int:
+    """Store many mails made by `render_mail` at once (billing runs, SEPA pre-notifications): one
+    INSERT per 1,000 mails instead of one per mail, in the caller's transaction. Returns the count."""
+    from core.db import bulk_insert
+
+    return await bulk_insert(OutboxMail, rows)
 
 
 def _message(mail: OutboxMail, sender: str) -> EmailMessage:

@@ -31,7 +31,7 @@ from core.db import lock_rows
 from core.errors import Conflict, NotFound, ValidationError
 from core.households.models import Household
 from core.households.rules import PostalAddress, postal_address
-from core.mail.service import queue_mail
+from core.mail.service import queue_mails, render_mail
 from core.permissions import (
     Actor,
     may_see_household_data,
@@ -141,12 +141,15 @@ async def _mail(mandate: SepaMandate, template: str, *, to: str | None = None, *
 
         user = await User.get_or_none(id=mandate.requested_by_id)  # type: ignore[attr-defined]
         to = user.email if user else ""
-    if not to:
-        return
+    if to:
+        await queue_mails([_mail_row(mandate, template, to, **extra)])
+
+
+def _mail_row(mandate: SepaMandate, template: str, to: str, **extra: Any) -> dict[str, Any]:
     reg = get_settings().regie(mandate.regie_code)
     context = {"mandate": mandate, "regie": reg, "masked_iban": rules.mask_iban(mandate.iban),
                "status_label": MandateStatus.LABELS.get(mandate.status, mandate.status), **extra}
-    await queue_mail(to, f"{PLUGIN}/mail/{template}", context, household_id=mandate.household_id)  # type: ignore[attr-defined]
+    return render_mail(to, f"{PLUGIN}/mail/{template}", context, household_id=mandate.household_id)  # type: ignore[attr-defined]
 
 
 def _holder(value: str) -> str:
@@ -553,12 +556,23 @@ async def build_batch(actor: Actor, regie_code: str, due_date: date) -> SepaBatc
         for debit in debits:
             per_mandate[debit.mandate.id].append(debit)
         emails = {hid: h.email for hid, h in households.items()}
+        # A household without an address: the parent who asked for the mandate (one query for all).
+        askers = {m.requested_by_id for m in mandates  # type: ignore[attr-defined]
+                  if m.id in per_mandate and not emails.get(m.household_id) and m.requested_by_id}  # type: ignore[attr-defined]
+        if askers:
+            from core.accounts.models import User
+
+            user_emails = dict(await User.filter(id__in=sorted(askers)).values_list("id", "email"))
+        else:
+            user_emails = {}
+        mails = []
         for mandate in mandates:
             own = per_mandate.get(mandate.id)
-            if own:
-                await _mail(mandate, "prenotification", to=emails.get(mandate.household_id) or None,  # type: ignore[attr-defined]
-                            due_date=due_date, debits=own,
-                            total_cents=rules.control_sum(d.amount_cents for d in own))
+            to = emails.get(mandate.household_id) or user_emails.get(mandate.requested_by_id)  # type: ignore[attr-defined]
+            if own and to:
+                mails.append(_mail_row(mandate, "prenotification", to, due_date=due_date, debits=own,
+                                       total_cents=rules.control_sum(d.amount_cents for d in own)))
+        await queue_mails(mails)  # one INSERT per 1,000 mails, in the batch's transaction
     return batch
 
 
