@@ -21,6 +21,7 @@ from strawberry.tools import merge_types
 from core.graphql_support import InputGuard, PortailSchema
 from core.ops.extension import OperationObserver
 from core.plugins import PluginHost
+from core.request_memo import RequestMemo
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
@@ -136,6 +137,7 @@ def build_schema(host: PluginHost) -> strawberry.Schema:
         lambda: DocumentCache(documents),  # first: a hit skips parsing and validation
         OperationObserver,  # operation name, outcome, latency: logs and metrics, never the document
         InputGuard,
+        RequestMemo,  # one household bundle per query operation, shared by its resolvers
         QueryDepthLimiter(max_depth=sec.graphql_max_depth),
         MaxAliasesLimiter(max_alias_count=sec.graphql_max_aliases),
         MaxTokensLimiter(max_token_count=sec.graphql_max_tokens),

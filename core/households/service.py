@@ -34,6 +34,7 @@ from core.permissions import (
     require_user,
     staff_need_to_know,
 )
+from core.request_memo import memoised
 from core.timeutil import now, today
 
 RESPONSABLE_FIELDS = ("civility", "first_name", "last_name", "birth_date", "email", "phone_mobile", "phone_home",
@@ -125,7 +126,13 @@ async def _person(actor: Actor, person_id: int) -> AuthorizedPerson:
 
 
 async def load_bundle(household_id: int) -> HouseholdBundle:
-    """Four queries whatever the number of children: household, responsables, children, people."""
+    """Four queries whatever the number of children: household, responsables, children, people;
+    read once per GraphQL query operation (core.request_memo): the home page's alerts, the household
+    file and the problems share it."""
+    return await memoised(("household_bundle", household_id), lambda: _load_bundle(household_id))
+
+
+async def _load_bundle(household_id: int) -> HouseholdBundle:
     household = await Household.get_or_none(id=household_id).prefetch_related(
         "responsables", "children__authorized_people")
     if household is None:
@@ -531,10 +538,11 @@ async def child_file_problems(child_id: int) -> list[rules.Problem]:
 
 async def household_alerts(household_id: int) -> list[Alert]:
     """Home-page alerts: the September update to do, and what is missing in the file."""
-    household = await Household.get_or_none(id=household_id)
-    if household is None:
+    try:
+        bundle = await load_bundle(household_id)
+    except NotFound:
         return []
-    bundle = await load_bundle(household_id)
+    household = bundle.household
     alerts: list[Alert] = []
     if household.needs_yearly_update:
         alerts.append(Alert(code="HOUSEHOLD_YEARLY_UPDATE", severity="warning", link="/ma-famille",

@@ -1,0 +1,33 @@
+"""The family home page query (bench/dashboard.graphql, the one bench_dashboard.py loads) costs a
+bounded number of SQL statements: the same with 1 child and few rows as with 4 children, a year of
+invoices and a dozen documents, and at most 20 (issue 12, point 8)."""
+
+from __future__ import annotations
+
+from core.testing.dashboard import DASHBOARD_QUERY, fill_household
+from tests.conftest import make_family
+from tests.querycount import count_queries
+
+MAX_STATEMENTS = 20
+
+
+async def _statements(gql, email: str, children: int, months: int, documents: int, threads: int) -> tuple[int, dict]:
+    user, household, _ = await make_family(email, children=0, name=email.split("@")[0].upper())
+    await fill_household(household, user, children=children, months=months, documents_per_child=documents,
+                         threads=threads)
+    client = await gql.as_user(user)
+    await client.execute(DASHBOARD_QUERY)  # warm: the session look-up is the same every time
+    with count_queries() as log:
+        result = await client.execute(DASHBOARD_QUERY)
+    assert "errors" not in result, result.get("errors")
+    return log.count, result["data"]
+
+
+async def test_home_page_query_count_does_not_grow_with_rows(gql):
+    small, small_data = await _statements(gql, "petit@example.org", children=1, months=1, documents=1, threads=1)
+    big, big_data = await _statements(gql, "grand@example.org", children=4, months=12, documents=3, threads=4)
+    assert len(small_data["myHousehold"]["children"]) == 1 and len(big_data["myHousehold"]["children"]) == 4
+    assert len(big_data["myDocuments"]) == 12 and big_data["myInvoices"]["count"] == 24
+    assert big_data["messageUnreadCount"] == 4
+    assert small == big, (small, big)
+    assert big <= MAX_STATEMENTS, big
