@@ -16,6 +16,7 @@ from core.news.models import NewsItem
 from core.news.service import current_news
 from core.permissions import Actor, own_household_id
 from core.plugins import get_host
+from core.request_memo import memoised
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,19 @@ async def core_alerts(household_id: int) -> list[Alert]:
     return alerts
 
 
+async def alerts(actor: Actor, household_id: int) -> list[Alert]:
+    """Core's alerts then every plugin's, read once per request (core.request_memo)."""
+    async def load() -> list[Alert]:
+        return await core_alerts(household_id) + await get_host().alerts(actor, household_id)
+
+    return await memoised(("home_alerts", household_id), load)
+
+
+async def children(household_id: int) -> list[Child]:
+    return list(await Child.filter(household_id=household_id).order_by("birth_date", "id"))
+
+
 async def home(actor: Actor, news_limit: int = 5) -> HomePage:
     household_id = own_household_id(actor)
-    alerts = await core_alerts(household_id) + await get_host().alerts(actor, household_id)
-    children = await Child.filter(household_id=household_id).order_by("birth_date", "id")
-    return HomePage(alerts=alerts, children=list(children), news=await current_news(news_limit))
+    return HomePage(alerts=await alerts(actor, household_id), children=await children(household_id),
+                    news=await current_news(news_limit))
