@@ -11,6 +11,7 @@ hits both), and the bench prints p50 / p95 / requests per second and the ratio a
     .venv/bin/python bench/bench_dashboard.py                                  # SQLite
     .venv/bin/python bench/bench_dashboard.py --database-url postgres://postgres@127.0.0.1:5432/postgres
         # a bench_* database is created next to the given one, then dropped
+    … --compare-root ../other-checkout      # also that checkout's app on the same data (before/after)
 """
 
 from __future__ import annotations
@@ -69,12 +70,12 @@ async def build(households: int) -> str:
     return await session_token(user, lifetime=timedelta(days=1))
 
 
-def serve(app: str, url: str, port: int) -> subprocess.Popen:
+def serve(app: str, url: str, port: int, root: Path = ROOT) -> subprocess.Popen:
     from core.config import BUNDLED_DEMO_CONFIG
 
-    env = {**os.environ, "DATABASE_URL": url, "PORTAIL_CONFIG": str(BUNDLED_DEMO_CONFIG), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "DATABASE_URL": url, "PORTAIL_CONFIG": str(BUNDLED_DEMO_CONFIG), "PYTHONPATH": str(root)}
     return subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", app, "--port", str(port),
-                             "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env,
+                             "--log-level", "warning", "--no-access-log"], cwd=root, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -115,6 +116,9 @@ async def main(args: argparse.Namespace) -> None:
         app_port, base_port = free_port(), free_port()
         procs = [serve("core.app:create_app", url, app_port), serve("bench.dashboard_baseline:create_app", url,
                                                                     base_port)]
+        old_port = free_port()
+        if args.compare_root:  # the same app from another checkout (e.g. before a change), same data
+            procs.append(serve("core.app:create_app", url, old_port, Path(args.compare_root).resolve()))
         headers = {"Authorization": f"Bearer {token}"}
         body = {"query": query, "operationName": "Dashboard"}
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
@@ -122,6 +126,8 @@ async def main(args: argparse.Namespace) -> None:
             async with httpx.AsyncClient(timeout=60, limits=limits) as client:
                 await wait_up(client, f"http://127.0.0.1:{app_port}/health")
                 await wait_up(client, f"http://127.0.0.1:{base_port}/")
+                if args.compare_root:
+                    await wait_up(client, f"http://127.0.0.1:{old_port}/health")
 
                 def app(c: httpx.AsyncClient):
                     return c.post(f"http://127.0.0.1:{app_port}/graphql", json=body, headers=headers)
@@ -129,6 +135,10 @@ async def main(args: argparse.Namespace) -> None:
                 def base(c: httpx.AsyncClient):
                     return c.post(f"http://127.0.0.1:{base_port}/dashboard", headers=headers)
 
+                def old(c: httpx.AsyncClient):
+                    return c.post(f"http://127.0.0.1:{old_port}/graphql", json=body, headers=headers)
+
+                servers = [("app", app), ("baseline", base)] + ([("compared", old)] if args.compare_root else [])
                 got, expected = (await app(client)).json(), (await base(client)).json()
                 assert got == expected, "the app and the baseline disagree:\n" + json.dumps(got)[:2000]
                 size = len((await app(client)).content)
@@ -137,10 +147,10 @@ async def main(args: argparse.Namespace) -> None:
                     await app(client)
                     await base(client)
                 for clients in args.clients:
-                    runs = {"app": ([], 0.0), "baseline": ([], 0.0)}
+                    runs: dict[str, tuple[list[float], float]] = {name: ([], 0.0) for name, _ in servers}
                     per_round = max(clients, args.requests // args.rounds)
                     for r in range(args.rounds):
-                        order = (("app", app), ("baseline", base)) if r % 2 == 0 else (("baseline", base), ("app", app))
+                        order = servers if r % 2 == 0 else servers[::-1]
                         for name, call in order:
                             lat, spent = await load(client, call, per_round, clients)
                             runs[name] = (runs[name][0] + lat, runs[name][1] + spent)
@@ -153,6 +163,10 @@ async def main(args: argparse.Namespace) -> None:
                     ratio = stats["app"][0] / stats["baseline"][0]
                     rps = stats["baseline"][2] / stats["app"][2]
                     print(f"{clients:>2} client(s) ratio app / baseline: p50 {ratio:.2f}x, throughput {rps:.2f}x")
+                    if "compared" in stats:
+                        print(f"{clients:>2} client(s) ratio compared / baseline: p50 "
+                              f"{stats['compared'][0] / stats['baseline'][0]:.2f}x, throughput "
+                              f"{stats['baseline'][2] / stats['compared'][2]:.2f}x")
                     if clients >= 20:
                         verdict = "OK" if rps <= TARGET_RATIO else "ABOVE TARGET"
                         print(f"target within {TARGET_RATIO}x at {clients} clients ({label}): {verdict}")
@@ -170,4 +184,6 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=400, help="requests per server and client count")
     parser.add_argument("--rounds", type=int, default=8, help="interleaved rounds per client count")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 20])
+    parser.add_argument("--compare-root", default=None,
+                        help="also serve the app from this checkout (e.g. /work/main before a change), interleaved")
     asyncio.run(main(parser.parse_args()))
