@@ -21,8 +21,6 @@ AREAS = ("core", "creche", "alsh_paj", "prelevement", "messagerie")
 PENDING = {
     "core",
     "creche",
-    "prelevement",
-    "messagerie",
 }
 
 

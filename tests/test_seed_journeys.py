@@ -49,13 +49,13 @@ async def test_creche_guide_family_side(demo, gql):
     pdf = await family.download(contracts[0]["pdfUrl"])
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
-    mandates = (await family.ok("{ sepaMandates { regieCode status maskedIban } }"))["sepaMandates"]
+    mandates = (await family.ok("{ prelevementMandates { regieCode status maskedIban } }"))["prelevementMandates"]
     assert {m["regieCode"] for m in mandates} == {"cdc", "st_caprais"}
     assert all("*" in m["maskedIban"] for m in mandates)
 
-    threads = (await family.ok("{ messageThreads { serviceName unreadCount } messageUnreadCount }"))
-    assert threads["messageUnreadCount"] == 2
-    assert (await family.ok("{ messageContacts { name phone } }"))["messageContacts"]
+    threads = (await family.ok("{ messagerieThreads { items { serviceName unreadCount } } messagerieUnreadCount }"))
+    assert threads["messagerieUnreadCount"] == 2
+    assert (await family.ok("{ messagerieContacts { name phone } }"))["messagerieContacts"]
 
     tariffs = (await family.ok("{ tariffs { label } }"))["tariffs"]
     assert tariffs
@@ -79,8 +79,8 @@ async def test_alsh_guide_family_side(demo, gql):
 async def test_agents_see_their_services_only(demo, gql):
     creche_agent = await as_demo(gql, "agent.creche@demo.portail-famille.fr")
     alsh_agent = await as_demo(gql, "agent.alsh@demo.portail-famille.fr")
-    assert (await creche_agent.ok("{ messageThreads { serviceName } }"))["messageThreads"]
-    assert (await alsh_agent.ok("{ messageThreads { serviceName } }"))["messageThreads"] == []
+    assert (await creche_agent.ok("{ messagerieThreads { items { serviceName } } }"))["messagerieThreads"]["items"]
+    assert (await alsh_agent.ok("{ messagerieThreads { items { serviceName } } }"))["messagerieThreads"]["items"] == []
     found = (await alsh_agent.ok('{ searchHouseholds(text: "TESTBO") { total } }'))["searchHouseholds"]
     assert found["total"] == 1
     waiting = (await creche_agent.ok('{ crecheWaitingList(serviceCode: "creche_la_ritournelle") { status } }'))

@@ -50,6 +50,22 @@ def portail_graphql() -> GraphQLContribution:
 
 
 @hookimpl
+def portail_error_codes() -> dict[str, str]:
+    """Every code this plugin raises, for the schema's `ErrorCode` enum (docs/graphql.md)."""
+    return {
+        "UNKNOWN_SERVICE": "No service of this code in the community's configuration.",
+        "INVALID_STATUS": "Unknown thread status filter.",
+        "EMPTY_MESSAGE": "The message body is empty.",
+        "MESSAGE_TOO_LONG": "The message body is longer than allowed.",
+        "TOO_MANY_ATTACHMENTS": "Too many files attached to one message.",
+        "THREAD_CLOSED": "The thread is closed: the family starts a new one (an agent reopens it first).",
+        "INVALID_AGENT": "The agent to assign does not belong to the thread's service.",
+        "ALREADY_CLOSED": "The thread is already closed.",
+        "ALREADY_OPEN": "The thread is already open.",
+    }
+
+
+@hookimpl
 def portail_downloads() -> dict[str, DownloadHandler]:
     from plugins.messagerie.graphql import downloads
 

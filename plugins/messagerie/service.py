@@ -98,8 +98,9 @@ async def get_thread(actor: Actor, thread_id: int) -> MessageThread:
     return thread
 
 
-async def list_threads(actor: Actor, *, status: str | None = None, service: str | None = None,
-                       unanswered_only: bool = False, limit: int = 50, offset: int = 0) -> list[MessageThread]:
+def threads_query(actor: Actor, *, status: str | None = None, service: str | None = None,
+                  unanswered_only: bool = False) -> Any:
+    """The threads the caller may see, filtered, most recent first: a queryset to paginate."""
     query = visible_threads(actor)
     if status:
         if status not in ThreadStatus.ALL:
@@ -109,9 +110,7 @@ async def list_threads(actor: Actor, *, status: str | None = None, service: str 
         query = query.filter(service=service)
     if unanswered_only:
         query = query.filter(awaiting_reply_since__isnull=False, status=ThreadStatus.OPEN)
-    limit = max(1, min(limit, 200))
-    return await query.select_related(*THREAD_RELATED).order_by("-last_message_at", "-id") \
-        .offset(max(0, offset)).limit(limit)
+    return query.select_related(*THREAD_RELATED).order_by("-last_message_at", "-id")
 
 
 # ---- batch loaders (one query per batch, whatever the number of threads) -------------------------

@@ -58,6 +58,39 @@ def portail_graphql() -> GraphQLContribution:
 
 
 @hookimpl
+def portail_error_codes() -> dict[str, str]:
+    """Every code this plugin raises, for the schema's `ErrorCode` enum (docs/graphql.md)."""
+    return {
+        "REQUIRED": "A required value is empty; `extensions.field` names it.",
+        "TOO_LONG": "A text is longer than allowed; `extensions.field` names it.",
+        "UNKNOWN_REGIE": "No régie of this code collects by direct debit (no ICS configured).",
+        "INVALID_IBAN": "The IBAN is malformed, its ISO 13616 check digits are wrong, or its country is not in SEPA.",
+        "INVALID_BIC": "The BIC is not 8 or 11 characters, or names another country than the IBAN.",
+        "INVALID_START_MONTH": "The first month to collect is in the past.",
+        "MANDATE_EXISTS": "The household already has a pending or active mandate with this régie "
+                          "(`extensions.regieCodes` lists them).",
+        "NOT_PENDING": "Only a pending request can be cancelled, validated or refused.",
+        "NOT_ACTIVE": "The mandate is no longer active (or pending) for this change: make a new request.",
+        "INVALID_KIND": "Unknown kind of mandate document.",
+        "SIGNED_ON_IN_FUTURE": "The signature date of a paper mandate is in the future.",
+        "SIGNED_ON_TOO_OLD": "The paper mandate was signed more than 36 months ago (it would be lapsed).",
+        "INVALID_DUE_DATE": "The collection date is in the past.",
+        "NOT_A_TARGET_DAY": "The collection date is not a TARGET2 business day.",
+        "PRENOTIFICATION_TOO_LATE": "The collection date leaves less than the pre-notification delay "
+                                    "(`[plugin.prelevement] prenotification_days`).",
+        "DUE_DATE_TOO_SOON": "The collection date is before the bank's minimum delay for the file.",
+        "EMPTY_BATCH": "No unpaid invoice is covered by an active mandate: no batch was built.",
+        "DEBTOR_ADDRESS_MISSING": "A debtor whose bank is outside the EEA has no complete postal address "
+                                  "(required in the file); the message names the mandates.",
+        "BATCH_IN_PROGRESS": "Another batch being built at the same time claims the same invoices: retry.",
+        "ALREADY_SENT": "The batch was already marked sent to the bank.",
+        "INVALID_REASON_CODE": "Unknown R-transaction reason code.",
+        "NOT_SENT": "Only a debit sent to the bank can be rejected.",
+        "INVALID_SEPA_XML": "A generated pain.008 file does not validate against its XML schema (server side).",
+    }
+
+
+@hookimpl
 def portail_document_types(settings: Settings) -> list[DocumentType]:
     # The régie's agents (those of every service a régie bills) handle mandates and RIBs.
     regie_agents = tuple(s.code for s in settings.services if s.regie)

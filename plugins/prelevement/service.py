@@ -587,10 +587,11 @@ def _require_debtor_addresses(mandates: list[SepaMandate], addresses: dict[int, 
                               code="DEBTOR_ADDRESS_MISSING")
 
 
-async def regie_batches(actor: Actor, regie_code: str) -> list[SepaBatch]:
+def regie_batches(actor: Actor, regie_code: str) -> Any:
+    """The batches of a régie, newest first, as a queryset to paginate (staff of the régie only)."""
     regie(regie_code)
     require_regie_staff(actor, regie_code)
-    return await SepaBatch.filter(regie_code=regie_code).order_by("-created_at", "-id")
+    return SepaBatch.filter(regie_code=regie_code).order_by("-created_at", "-id")
 
 
 async def get_batch(actor: Actor, batch_id: int | str) -> SepaBatch:

@@ -17,10 +17,10 @@ from tests.conftest import make_family, make_staff
 from tests.prelevement.conftest import make_invoice, make_mandate
 
 START = "mutation($id: ID!) { startCardPayment(invoiceId: $id) { idOp redirectUrl } }"
-BUILD = """mutation($regie: String!, $due: Date!) { sepaBuildBatch(regieCode: $regie, dueDate: $due) {
-  id count debits { id invoiceId amountCents } } }"""
-SENT = "mutation($id: ID!) { sepaMarkBatchSent(batchId: $id) { id status } }"
-REJECT = "mutation($id: ID!, $code: String!) { sepaRecordReject(debitId: $id, reasonCode: $code) { id status } }"
+BUILD = """mutation($regie: String!, $due: Date!) { buildPrelevementBatch(regieCode: $regie, dueDate: $due) {
+  id count debits { items { id invoiceId amountCents } } } }"""
+SENT = "mutation($id: ID!) { markPrelevementBatchSent(batchId: $id) { id status } }"
+REJECT = "mutation($id: ID!, $code: PrelevementRejectReason!) { recordPrelevementReject(debitId: $id, reason: $code) { id status } }"
 
 
 def due() -> str:
@@ -54,8 +54,8 @@ async def test_lost_notification_the_sweep_pays_and_the_next_batch_leaves_it_out
 
     started = (await fam.ok(START, id=str(card_invoice.id)))["startCardPayment"]
     # While the card payment is in progress the batch leaves that invoice out.
-    batch = (await admin.ok(BUILD, regie="cdc", due=due()))["sepaBuildBatch"]
-    assert [d["invoiceId"] for d in batch["debits"]] == [str(other.id)]
+    batch = (await admin.ok(BUILD, regie="cdc", due=due()))["buildPrelevementBatch"]
+    assert [d["invoiceId"] for d in batch["debits"]["items"]] == [str(other.id)]
 
     # The family pays on PayFiP's page; the notification is lost.
     payfip_sim.pay(started["idOp"])
@@ -75,8 +75,8 @@ async def test_lost_notification_the_sweep_pays_and_the_next_batch_leaves_it_out
     # The next batch debits the new invoice only, never the one paid by card.
     await admin.ok(SENT, id=batch["id"])
     third = await make_invoice(household, "cdc", 990)
-    second = (await admin.ok(BUILD, regie="cdc", due=due()))["sepaBuildBatch"]
-    assert [d["invoiceId"] for d in second["debits"]] == [str(third.id)]
+    second = (await admin.ok(BUILD, regie="cdc", due=due()))["buildPrelevementBatch"]
+    assert [d["invoiceId"] for d in second["debits"]["items"]] == [str(third.id)]
     assert not await SepaDebit.filter(invoice_id=card_invoice.id).exists()
 
 
@@ -85,7 +85,7 @@ async def test_card_payment_refused_on_an_invoice_in_a_sepa_batch(gql, payfip_si
     invoice = await make_invoice(household, "cdc", 4250)
     fam = await gql.as_user(user)
     admin = await gql.as_user(await make_staff("admin@example.org", role="admin"))
-    batch = (await admin.ok(BUILD, regie="cdc", due=due()))["sepaBuildBatch"]
+    batch = (await admin.ok(BUILD, regie="cdc", due=due()))["buildPrelevementBatch"]
 
     err = await fam.error(START, id=str(invoice.id))
     assert err["extensions"]["code"] == "INVOICE_IN_SEPA_BATCH" and "prélèvement" in err["message"]
@@ -94,7 +94,7 @@ async def test_card_payment_refused_on_an_invoice_in_a_sepa_batch(gql, payfip_si
     await admin.ok(SENT, id=batch["id"])
     assert await fam.code(START, id=str(invoice.id)) == "NOTHING_TO_PAY"
     # The bank rejects the debit: the invoice is due again and free for the card.
-    await admin.ok(REJECT, id=batch["debits"][0]["id"], code="AM04")
+    await admin.ok(REJECT, id=batch["debits"]["items"][0]["id"], code="AM04")
     invoice = await Invoice.get(id=invoice.id)
     assert invoice.balance_cents == 4250 and invoice.collection == ""
     started = (await fam.ok(START, id=str(invoice.id)))["startCardPayment"]
@@ -143,8 +143,8 @@ async def test_sweep_expires_operations_without_result_and_frees_the_invoice(gql
     assert done["payfip_closed"] == 2 and "payfip_paid" not in done
     assert {o.status for o in await PayfipOperation.all()} == {"expired"}
     assert not await Payment.exists()
-    batch = (await admin.ok(BUILD, regie="cdc", due=due()))["sepaBuildBatch"]
-    assert sorted(int(d["invoiceId"]) for d in batch["debits"]) == sorted([invoice.id, purged.id])
+    batch = (await admin.ok(BUILD, regie="cdc", due=due()))["buildPrelevementBatch"]
+    assert sorted(int(d["invoiceId"]) for d in batch["debits"]["items"]) == sorted([invoice.id, purged.id])
 
 
 async def test_payfip_amount_bounds(gql, payfip_sim):
@@ -172,7 +172,7 @@ async def test_provider_down_at_start_releases_the_claim(gql, payfip_sim):
     payfip_sim.down = httpx.ConnectError("refused")
     assert await fam.code(START, id=str(invoice.id)) == "PAYFIP_UNAVAILABLE"
     assert (await Invoice.get(id=invoice.id)).collection == "" and not await PayfipOperation.exists()
-    batch = (await admin.ok(BUILD, regie="cdc", due=due()))["sepaBuildBatch"]
+    batch = (await admin.ok(BUILD, regie="cdc", due=due()))["buildPrelevementBatch"]
     assert batch["count"] == 1
 
 
@@ -201,8 +201,8 @@ async def test_card_and_sepa_at_once_never_both_collect_an_invoice(gql, payfip_s
         payfip_sim.pay(op.id_op)
     await sweep()
     for r in results:
-        if (r.get("data") or {}).get("sepaBuildBatch"):
-            await admin.ok(SENT, id=r["data"]["sepaBuildBatch"]["id"])
+        if (r.get("data") or {}).get("buildPrelevementBatch"):
+            await admin.ok(SENT, id=r["data"]["buildPrelevementBatch"]["id"])
     for invoice in invoices:
         payments = await Payment.filter(invoice_id=invoice.id)
         assert len(payments) == 1 and payments[0].amount_cents == invoice.total_cents

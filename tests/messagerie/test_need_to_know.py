@@ -19,13 +19,13 @@ async def test_threads_only_for_their_service(gql):
                                                    "attachments": [None]},
                                  {"attachments.0": ("question.pdf", PDF, "application/pdf")})
     assert not result.get("errors"), result
-    thread = result["data"]["startMessageThread"]
+    thread = result["data"]["startMessagerieThread"]
     assert (await household_services([household.id]))[household.id] == {CRECHE}
-    url = (await family.ok(THREAD, id=thread["id"]))["messageThread"]["messages"][0]["attachments"][0]["url"]
+    url = (await family.ok(THREAD, id=thread["id"]))["messagerieThread"]["messages"]["items"][0]["attachments"][0]["url"]
 
     crèche = await gql.as_user(await make_staff("creche@example.org", services=[CRECHE]))
     sport = await gql.as_user(await make_staff("sport@example.org", services=["sport"]))
-    assert (await crèche.ok(THREAD, id=thread["id"]))["messageThread"]["service"] == CRECHE
+    assert (await crèche.ok(THREAD, id=thread["id"]))["messagerieThread"]["service"] == CRECHE
     assert (await crèche.download(url)).status_code == 200
     await same_as_missing(sport, THREAD, {"id": thread["id"]}, {"id": "999999"})
     await same_as_missing(sport, REPLY, {"id": thread["id"], "body": "Bonjour"}, {"id": "999999", "body": "Bonjour"})

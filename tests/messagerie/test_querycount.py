@@ -11,9 +11,9 @@ from plugins.messagerie.models import MessageMessage, MessageThread
 from tests.conftest import make_family, make_staff
 from tests.querycount import count_queries
 
-LIST = """{ messageThreads(limit: 100) { id service serviceName householdName childName status assignedToName
+LIST = """{ messagerieThreads(limit: 100) { total items { id service serviceName householdName childName status assignedToName
   unreadCount awaitingReplySince unansweredMinutes
-  lastMessage { id body fromStaff authorName attachments { id filename } } } messageUnreadCount }"""
+  lastMessage { id body authorSide authorName attachments { id filename } } } } messagerieUnreadCount }"""
 SERVICES = ["creche_la_ritournelle", "alsh", "sport", "jeunesse"]
 
 
@@ -50,11 +50,11 @@ async def test_thread_list_query_count_does_not_grow(gql):
     for name in small:
         n_small, _ = small[name]
         n_big, data = big[name]
-        assert len(data["messageThreads"]) == 50
+        assert len(data["messagerieThreads"]["items"]) == 50
         assert n_big == n_small, (name, n_small, n_big)
         assert n_big <= 10, (name, n_big)
     family_data = big["family"][1]
     # Messages 16..19 are unread: 16, 18 by the family (staff unread), 17, 19 by staff (family unread).
-    assert all(t["unreadCount"] == 2 for t in family_data["messageThreads"])
-    assert family_data["messageUnreadCount"] == 100
-    assert family_data["messageThreads"][0]["lastMessage"]["body"].startswith("Message 19 ")
+    assert all(t["unreadCount"] == 2 for t in family_data["messagerieThreads"]["items"])
+    assert family_data["messagerieUnreadCount"] == 100
+    assert family_data["messagerieThreads"]["items"][0]["lastMessage"]["body"].startswith("Message 19 ")

@@ -25,7 +25,7 @@ from plugins.messagerie.realtime import backend_for
 from tests.conftest import free_port, make_family, make_staff, session_token
 from tests.messagerie.conftest import CRECHE, REPLY, START
 
-SUBSCRIPTION = """subscription { messageReceived { threadId message { body fromStaff authorName } } }"""
+SUBSCRIPTION = """subscription { messagerieMessageReceived { threadId message { body authorSide authorName } } }"""
 BACKENDS = ["redis", pytest.param("postgres", marks=pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL only"))]
 
@@ -72,7 +72,7 @@ async def wait_listening(backend: Any, subscribers: int) -> None:
 async def next_event(ws: Any) -> dict[str, Any]:
     message = json.loads(await asyncio.wait_for(ws.recv(), 5.0))
     assert message["type"] == "next", message
-    return message["payload"]["data"]["messageReceived"]
+    return message["payload"]["data"]["messagerieMessageReceived"]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -103,7 +103,7 @@ async def test_subscriber_on_instance_a_receives_message_posted_on_instance_b(se
                 assert not body.get("errors"), body
                 return body["data"]
 
-            thread = (await post(family_token, START, service=CRECHE, body="Bonjour"))["startMessageThread"]
+            thread = (await post(family_token, START, service=CRECHE, body="Bonjour"))["startMessagerieThread"]
 
             async with subscribe(address_a, header_token=family_token) as family_ws, \
                     subscribe(address_a, payload_token=agent_token) as agent_ws, \
@@ -115,12 +115,12 @@ async def test_subscriber_on_instance_a_receives_message_posted_on_instance_b(se
                 await post(agent_token, REPLY, id=thread["id"], body="Réponse de la crèche")
                 event = await next_event(family_ws)
                 assert event == {"threadId": thread["id"], "message": {
-                    "body": "Réponse de la crèche", "fromStaff": True, "authorName": "Agent TEST"}}
+                    "body": "Réponse de la crèche", "authorSide": "SERVICE", "authorName": "Agent TEST"}}
                 assert (await next_event(agent_ws))["message"]["body"] == "Réponse de la crèche"
 
                 await post(family_token, REPLY, id=thread["id"], body="Merci beaucoup")
                 assert (await next_event(agent_ws))["message"]["body"] == "Merci beaucoup"
-                assert (await next_event(family_ws))["message"]["fromStaff"] is False
+                assert (await next_event(family_ws))["message"]["authorSide"] == "FAMILY"
 
                 # Another service's agent and another family receive nothing.
                 for ws in (sport_ws, other_ws):

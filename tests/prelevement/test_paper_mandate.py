@@ -19,15 +19,15 @@ from tests.conftest import make_family, make_staff, uses_service
 from tests.prelevement.conftest import IBAN_CA, PDF, make_invoice, make_mandate
 from tests.prelevement.test_api import BUILD, due, mails
 
-REGISTER = """mutation($h: ID!, $input: SepaPaperMandateInput!, $file: Upload) {
-  sepaRegisterPaperMandate(householdId: $h, input: $input, file: $file) {
+REGISTER = """mutation($h: ID!, $input: PrelevementPaperMandateInput!, $file: Upload) {
+  registerPrelevementPaperMandate(householdId: $h, input: $input, file: $file) {
     id rum status regieCode version signedOn startMonth maskedIban bankName hasSignedMandate
     versions { version maskedIban } } }"""
 
 
 def paper(**overrides):
     data = {"regieCode": "st_caprais", "accountHolder": "DUPONT Camille", "iban": "FR76 3000 6000 0112 3456 7890 189",
-            "bic": "AGRIFRPP", "bankName": "", "startMonth": today().replace(day=1).isoformat(),
+            "bic": "AGRIFRPP", "bankName": "", "startMonth": today().strftime("%Y-%m"),
             "signedOn": (today() - timedelta(days=2)).isoformat(), "information": "Formulaire remis à l'accueil"}
     return {**data, **overrides}
 
@@ -45,8 +45,8 @@ async def test_agent_registers_a_signed_paper_mandate_active_at_once_and_collect
     res = await agent.upload(REGISTER, {"h": str(household.id), "input": paper()},
                              {"file": ("mandat-scan.pdf", PDF, "application/pdf")})
     assert not res.get("errors"), res
-    mandate = res["data"]["sepaRegisterPaperMandate"]
-    assert mandate["status"] == "active" and mandate["version"] == 1 and mandate["regieCode"] == "st_caprais"
+    mandate = res["data"]["registerPrelevementPaperMandate"]
+    assert mandate["status"] == "ACTIVE" and mandate["version"] == 1 and mandate["regieCode"] == "st_caprais"
     assert mandate["signedOn"] == (today() - timedelta(days=2)).isoformat()
     assert mandate["maskedIban"] == "FR76 **** **** **** **** ***0 189" and mandate["bankName"] == "CREDIT AGRICOLE SA"
     assert mandate["hasSignedMandate"] is True
@@ -64,20 +64,20 @@ async def test_agent_registers_a_signed_paper_mandate_active_at_once_and_collect
     assert subjects == ["Votre prélèvement automatique (St Caprais) est enregistré"], subjects
     text = [mailbox.text(m) for m in mailbox.to("fam@example.org") if "enregistré" in m["Subject"]][0]
     assert mandate["rum"] in text and "***0 189" in text and IBAN_CA not in text
-    mine = (await (await gql.as_user(user)).ok("{ sepaMandates { id status } }"))["sepaMandates"]
-    assert mine == [{"id": mandate["id"], "status": "active"}]
+    mine = (await (await gql.as_user(user)).ok("{ prelevementMandates { id status } }"))["prelevementMandates"]
+    assert mine == [{"id": mandate["id"], "status": "ACTIVE"}]
     # The next batch collects it, as a first collection.
     await make_invoice(household, "st_caprais", 3200)
-    batch = (await agent.ok(BUILD, regie="st_caprais", due=due()))["sepaBuildBatch"]
-    assert [(d["sequenceType"], d["amountCents"]) for d in batch["debits"]] == [("FRST", 3200)]
+    batch = (await agent.ok(BUILD, regie="st_caprais", due=due()))["buildPrelevementBatch"]
+    assert [(d["sequenceType"], d["amountCents"]) for d in batch["debits"]["items"]] == [("FRST", 3200)]
 
 
 async def test_without_a_scan_the_mandate_is_active_but_has_no_signed_document(gql):
     _, household, _ = await make_family("fam@example.org")
     admin = await gql.as_user(await make_staff("admin@example.org", role="admin"))
     done = (await admin.ok(REGISTER, h=str(household.id), input=paper(signedOn=today().isoformat())))
-    assert done["sepaRegisterPaperMandate"]["status"] == "active"
-    assert done["sepaRegisterPaperMandate"]["hasSignedMandate"] is False
+    assert done["registerPrelevementPaperMandate"]["status"] == "ACTIVE"
+    assert done["registerPrelevementPaperMandate"]["hasSignedMandate"] is False
 
 
 async def test_a_scan_that_is_not_a_document_is_refused_and_nothing_is_created(gql):
@@ -95,7 +95,7 @@ async def test_who_may_register(gql):
     # An agent of a service billed by another régie (alsh -> cdc): FORBIDDEN on st_caprais.
     alsh = await gql.as_user(await make_staff("alsh@example.org", services=["alsh"]))
     assert await alsh.code(REGISTER, h=str(household.id), input=paper()) == "FORBIDDEN"
-    # The family itself: FORBIDDEN (it goes through sepaRequestMandate).
+    # The family itself: FORBIDDEN (it goes through requestPrelevementMandate).
     assert await (await gql.as_user(user)).code(REGISTER, h=str(household.id), input=paper()) == "FORBIDDEN"
     # The régie's agent, but the household uses none of the régie's services: looks missing.
     _, stranger, _ = await make_family("autre@example.org", name="MARTIN")
@@ -118,7 +118,7 @@ async def test_same_checks_as_the_familys_request(gql):
     assert err["extensions"] == {"code": "REQUIRED", "field": "accountHolder"}
     err = await agent.error(REGISTER, h=h, input=paper(regieCode="inconnue"))
     assert err["extensions"] == {"code": "UNKNOWN_REGIE", "field": "regieCode"}
-    past = (today().replace(day=1) - timedelta(days=1)).isoformat()
+    past = (today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     assert await agent.code(REGISTER, h=h, input=paper(startMonth=past)) == "INVALID_START_MONTH"
     assert await SepaMandate.filter(household_id=household.id).count() == 0
 
@@ -135,7 +135,7 @@ async def test_signature_date_not_in_the_future_nor_lapsed(gql):
     assert await SepaMandate.filter(household_id=household.id).count() == 0
     oldest = rules.add_months(today(), -rules.LAPSE_MONTHS)
     done = await agent.ok(REGISTER, h=h, input=paper(signedOn=oldest.isoformat()))
-    assert done["sepaRegisterPaperMandate"]["signedOn"] == oldest.isoformat()
+    assert done["registerPrelevementPaperMandate"]["signedOn"] == oldest.isoformat()
 
 
 @pytest.mark.parametrize("status", [MandateStatus.PENDING, MandateStatus.ACTIVE])
@@ -153,7 +153,7 @@ async def test_a_stopped_mandate_does_not_block_a_new_paper_one(gql):
     _, household, _ = await make_family("fam@example.org")
     await make_mandate(household, "st_caprais", status=MandateStatus.STOPPED)
     agent = await stc_agent(gql, household)
-    assert (await agent.ok(REGISTER, h=str(household.id), input=paper()))["sepaRegisterPaperMandate"]["status"] == "active"
+    assert (await agent.ok(REGISTER, h=str(household.id), input=paper()))["registerPrelevementPaperMandate"]["status"] == "ACTIVE"
 
 
 @pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),

@@ -16,7 +16,7 @@ OPEN = """mutation($id: ID!) { openFamilyAccount(householdId: $id, email: "x@exa
   lastName: "B") { id } }"""
 ERASE = "mutation($id: ID!) { eraseHousehold(householdId: $id) { ok } }"
 EXPORT = "query($id: ID) { personalDataExport(householdId: $id) }"
-MANDATES = "query($id: ID) { sepaMandates(householdId: $id) { id } }"
+MANDATES = "query($id: ID) { prelevementMandates(householdId: $id) { id } }"
 
 
 @pytest.mark.parametrize("query", [OPEN, ERASE, EXPORT, MANDATES])

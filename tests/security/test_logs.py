@@ -41,11 +41,11 @@ async def test_failed_operations_leave_no_secret_in_the_log(gql, http, settings,
     answers.append(await post(http, f'mutation Connexion {{ login(email: "famille@example.org", password: "{PASSWORD}") {{ token }} }}'))
     answers.append(await post(http, 'mutation($pw: String!) { resetPassword(token: "nope", newPassword: $pw) { ok } }',
                               {"pw": PASSWORD}))
-    answers.append(await post(http, f'mutation Iban {{ sepaRequestMandate(input: {{regieCodes: ["cdc"], accountHolder: "X", '
-                                    f'iban: "{IBAN[:-1]}8", bic: "", bankName: "", startMonth: "2030-01-01", information: ""}}) {{ id }} }}',
+    answers.append(await post(http, f'mutation Iban {{ requestPrelevementMandate(input: {{regieCodes: ["cdc"], accountHolder: "X", '
+                                    f'iban: "{IBAN[:-1]}8", bic: "", bankName: "", startMonth: "2030-01", information: ""}}) {{ id }} }}',
                               token=family.token))
     # A parse error and a coercion error quote the source or the value in their message.
-    answers.append(await post(http, f'mutation Broken {{ sepaRequestMandate(input: {{iban: "{IBAN}" }}'))
+    answers.append(await post(http, f'mutation Broken {{ requestPrelevementMandate(input: {{iban: "{IBAN}" }}'))
     answers.append(await post(http, "query Bad($n: Int!) { myInvoices(year: $n) { total } }", {"n": MEDICAL}))
     answers.append(await post(http, SET_MEDICAL, {"id": str(foreign_kids[0].id),
                                                   "input": medical_input(settings, antecedents=MEDICAL)}, family.token))
