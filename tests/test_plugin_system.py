@@ -159,7 +159,7 @@ def test_plugin_that_is_off_leaves_nothing_in_schema_or_models(settings):
     assert set(everything.tortoise_apps()) == {"core", "creche", "alsh_paj", "prelevement", "messagerie"}
     sdl_creche = build_schema(only_creche).as_str()
     sdl_all = build_schema(everything).as_str()
-    for prefix in ("Alsh", "Sepa", "MessageThread"):
+    for prefix in ("Alsh", "Prelevement", "MessagerieThread"):
         assert f"type {prefix}" in sdl_all
         assert f"type {prefix}" not in sdl_creche
     assert "type Creche" in sdl_creche
