@@ -157,11 +157,18 @@ def _quantity(value: str) -> Decimal:
 
 
 async def _billed_keys(pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    keys = sorted({k for _, k in pairs})
+    """The (régie, key) pairs already billed. Asked per régie so that the lookup uses the unique
+    index (regie_code, active_source_key): by key alone it scanned every line billed so far, once per
+    batch, and a run grew with the square of the households."""
+    by_regie: dict[str, list[str]] = defaultdict(list)
+    for regie_code, key in sorted(pairs):
+        by_regie[regie_code].append(key)
     found: set[tuple[str, str]] = set()
-    for chunk in _chunks(keys, _IN_CHUNK):
-        rows = await InvoiceLine.filter(active_source_key__in=chunk).values_list("regie_code", "active_source_key")
-        found.update((r, k) for r, k in rows)
+    for regie_code, keys in by_regie.items():
+        for chunk in _chunks(keys, _IN_CHUNK):
+            rows = await InvoiceLine.filter(regie_code=regie_code, active_source_key__in=chunk) \
+                .values_list("active_source_key", flat=True)
+            found.update((regie_code, k) for k in rows)
     return found
 
 
