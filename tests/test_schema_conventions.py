@@ -20,7 +20,6 @@ AREAS = ("core", "creche", "alsh_paj", "prelevement", "messagerie")
 # must leave this set. Empty when the issue is done.
 PENDING = {
     "core",
-    "creche",
 }
 
 

@@ -40,11 +40,11 @@ async def test_creche_guide_family_side(demo, gql):
     assert (household["name"], household["city"], household["familySituation"]) == ("TESTBO", "LATRESNE", "marie")
 
     month = today().strftime("%Y-%m")
-    planning = (await family.ok("query($m: String!) { crechePlanning(month: $m) { firstName days { status } } }", m=month))["crechePlanning"]
+    planning = (await family.ok("query($m: YearMonth!) { crechePlanning(month: $m) { firstName days { status } } }", m=month))["crechePlanning"]
     luc = next(p for p in planning if p["firstName"] == "Luc")
     assert any(d and d["status"] for d in luc["days"])
 
-    contracts = (await family.ok("{ crecheContracts { title pdfUrl } }"))["crecheContracts"]
+    contracts = (await family.ok("{ crecheContracts { items { title pdfUrl } } }"))["crecheContracts"]["items"]
     assert any(c["title"].startswith("Contrat n°33") for c in contracts)
     pdf = await family.download(contracts[0]["pdfUrl"])
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
@@ -83,9 +83,9 @@ async def test_agents_see_their_services_only(demo, gql):
     assert (await alsh_agent.ok("{ messagerieThreads { items { serviceName } } }"))["messagerieThreads"]["items"] == []
     found = (await alsh_agent.ok('{ searchHouseholds(text: "TESTBO") { total } }'))["searchHouseholds"]
     assert found["total"] == 1
-    waiting = (await creche_agent.ok('{ crecheWaitingList(serviceCode: "creche_la_ritournelle") { status } }'))
-    assert waiting["crecheWaitingList"]
-    assert await alsh_agent.code('{ crecheWaitingList(serviceCode: "creche_la_ritournelle") { status } }') in (
+    waiting = (await creche_agent.ok('{ crecheWaitingList(serviceCode: "creche_la_ritournelle") { total } }'))
+    assert waiting["crecheWaitingList"]["total"]
+    assert await alsh_agent.code('{ crecheWaitingList(serviceCode: "creche_la_ritournelle") { total } }') in (
         "FORBIDDEN", "NOT_FOUND")
 
 

@@ -110,9 +110,13 @@ class OccasionalCare(Model):
     day = fields.DateField()
     start_time = fields.CharField(max_length=5)
     end_time = fields.CharField(max_length=5)
-    status = fields.CharField(max_length=10, default="pending")  # pending | accepted | refused
+    status = fields.CharField(max_length=10, default="pending")  # pending | accepted | refused | cancelled
     # accueil d'urgence (set by staff when accepting): unknown resources then pay the emergency fee
     emergency = fields.BooleanField(default=False, db_default=False)
+    # booked by an agent on the family's behalf (issue 14): who, and why a rule was passed (audited too)
+    booked_by = fields.ForeignKeyField("core.User", related_name="creche_occasionals_booked", null=True,
+                                       on_delete=fields.SET_NULL)
+    override_reason = fields.TextField(default="", db_default="")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

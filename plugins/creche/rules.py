@@ -117,6 +117,7 @@ class Config:
     default_capacity: int = 20
     default_opening: tuple[str, str] = ("07:30", "18:30")
     default_weeks_per_year: int = 45
+    staff_backfill_days: int = 92  # staff record attendance, absences, bookings, starts up to N days back
     plafonds: tuple[tuple[date, date | None, int], ...] = PLAFONDS
     planchers: tuple[tuple[date, date | None, int], ...] = PLANCHERS
     taux_effort: tuple[tuple[str, date, date | None, Rates], ...] = TAUX_EFFORT
@@ -130,7 +131,7 @@ class Config:
         kwargs: dict[str, Any] = {}
         for name in ("cancellation_delay_days", "carence_days", "overtime_rounding_minutes",
                      "overtime_tolerance_minutes", "slot_minutes", "default_capacity",
-                     "default_weeks_per_year"):
+                     "default_weeks_per_year", "staff_backfill_days"):
             if name in raw:
                 kwargs[name] = int(raw[name])
         if "default_opening" in raw:
@@ -372,6 +373,20 @@ def fee_on(periods: list[FeePeriod], on: date) -> FeePeriod:
 
 # ---- schedule and mensualisation ----------------------------------------------------------------------
 Schedule = dict[int, tuple[int, int]]  # weekday (0 = Monday) -> (arrival, departure) in minutes
+
+
+# The database and these rules number weekdays like Python (`date.weekday()`: 0 = Monday); the API speaks
+# ISO 8601 (1 = Monday … 7 = Sunday, docs/graphql.md). These two functions are the only crossing point.
+def weekday_from_iso(iso_weekday: int, field: str = "weekday") -> int:
+    """ISO weekday (1 = Monday … 7 = Sunday) -> stored weekday (0 = Monday); INVALID_WEEKDAY otherwise."""
+    if isinstance(iso_weekday, bool) or not isinstance(iso_weekday, int) or not 1 <= iso_weekday <= 7:
+        raise RuleError("Jour de la semaine invalide (1 = lundi … 7 = dimanche).", "INVALID_WEEKDAY", field)
+    return iso_weekday - 1
+
+
+def weekday_to_iso(weekday: int) -> int:
+    """Stored weekday (0 = Monday) -> ISO weekday (1 = Monday … 7 = Sunday)."""
+    return int(weekday) + 1
 
 
 def normalize_schedule(items: Iterable[tuple[int, str, str]]) -> Schedule:

@@ -18,7 +18,7 @@ from core import calendar as fr_calendar
 from core.config import ServiceConfig, get_settings
 from core.contributions import Alert, FileDownload
 from core.db import lock_rows
-from core.errors import Conflict, NotFound, ValidationError
+from core.errors import Conflict, Forbidden, NotFound, ValidationError
 from core.files.service import download_id, store_upload
 from core.households.models import Child, Household
 from core.mail.service import queue_mail
@@ -65,6 +65,24 @@ def rule_errors() -> Iterator[None]:
         yield
     except rules.RuleError as exc:
         raise ValidationError(exc.message, code=exc.code, field=exc.field) from None
+
+
+def check_staff_backfill(day: date, field_name: str, cfg: rules.Config | None = None) -> None:
+    """Staff back-fill window: a past day at most `staff_backfill_days` back (the month being billed and the
+    previous ones); older days are closed (INVALID_DATE)."""
+    limit = (cfg or config()).staff_backfill_days
+    if day < today() - timedelta(days=limit):
+        raise ValidationError(f"Ce jour est trop ancien : au plus {limit} jours en arrière.", code="INVALID_DATE",
+                              field=field_name)
+
+
+async def audit(actor: Actor, action: str, entity: str, entity_id: int | None, household_id: int | None,
+                detail: dict[str, Any]) -> None:
+    """A staff act in the community's audit log (core `AuditLog`, read with `auditLog`)."""
+    from core.households.models import AuditLog
+
+    await AuditLog.create(actor_id=actor.user_id, action=action[:50], entity=entity[:50], entity_id=entity_id,
+                          household_id=household_id, detail=detail)
 
 
 def creche_services() -> dict[str, ServiceConfig]:
@@ -227,7 +245,13 @@ async def submit_request(actor: Actor, child_id: int, service_codes: list[str], 
     child = await _child(actor, child_id)
     if not service_codes or any(c not in creche_services() for c in service_codes):
         raise ValidationError("Choisissez une ou plusieurs crèches.", code="UNKNOWN_SERVICE", field="serviceCodes")
-    if start_date < today():
+    if actor.is_staff:
+        # An agent files a request for a family at the desk, for their own crèches only; the start may be
+        # in the past (a child already cared for) within the back-fill window.
+        if not all(_staff_sees(actor, c) for c in service_codes):
+            raise NotFound("enfant")
+        check_staff_backfill(start_date, "startDate")
+    elif start_date < today():
         raise ValidationError("La date d'entrée souhaitée est passée.", code="INVALID_DATE", field="startDate")
     if not 1 <= days_per_week <= 5:
         raise ValidationError("De 1 à 5 jours par semaine.", code="INVALID_DAYS", field="daysPerWeek")
@@ -253,7 +277,7 @@ async def submit_request(actor: Actor, child_id: int, service_codes: list[str], 
 
 async def my_requests(actor: Actor) -> list[PlaceRequest]:
     hid = require_household(actor, actor.household_id)
-    return await PlaceRequest.filter(household_id=hid).select_related("child", "establishment").order_by("-id")
+    return PlaceRequest.filter(household_id=hid).select_related("child", "establishment").order_by("-id")
 
 
 async def waiting_list(actor: Actor, code: str) -> list[PlaceRequest]:
@@ -360,6 +384,7 @@ async def create_contract(actor: Actor, request_id: int, start: date, end: date 
         raise NotFound("demande")
     if req.status != RequestStatus.ACCEPTED:
         raise Conflict("Seule une demande acceptée donne lieu à un contrat.", code="REQUEST_NOT_ACCEPTED")
+    check_staff_backfill(start, "startDate")  # a contract may start in the past, within the back-fill window
     schedule = _check_contract_input(req.establishment, start, end, schedule_items, weeks)
     fees = await _fees(req.household_id, start, schedule, weeks, req.establishment)  # type: ignore[attr-defined]
     # Numbers are community-wide (max + 1); the unique (number, revision) refuses a number taken
@@ -411,13 +436,14 @@ async def contract_for(actor: Actor, contract_id: int) -> Contract:
     return contract
 
 
-async def list_contracts(actor: Actor, code: str | None = None) -> list[Contract]:
+async def list_contracts(actor: Actor, code: str | None = None) -> Any:
+    """The contracts the caller sees, newest number first (a queryset, to paginate)."""
     require_user(actor)
-    query = Contract.all().select_related("establishment", "child").order_by("-number", "-revision")
+    query = Contract.all().select_related("establishment", "child").order_by("-number", "-revision", "-id")
     if actor.is_staff:
         services = visible_services(actor) & ({code} if code else set(creche_services()))
-        return await query.filter(establishment__service_code__in=list(services))
-    return await query.filter(household_id=actor.household_id).exclude(status=ContractStatus.DRAFT)
+        return query.filter(establishment__service_code__in=list(services))
+    return query.filter(household_id=actor.household_id).exclude(status=ContractStatus.DRAFT)
 
 
 async def _staff_contract(actor: Actor, contract_id: int, allowed: tuple[str, ...]) -> Contract:
@@ -616,29 +642,108 @@ async def planning(actor: Actor, household_id: int | None, start: date, end: dat
 
 
 # ---- occasional care ----------------------------------------------------------------------------------------------
-async def request_occasional(actor: Actor, child_id: int, code: str, day: date, start_time: str,
-                             end_time: str) -> OccasionalCare:
-    require_confirmed(actor)
-    child = await _child(actor, child_id)
-    est = await establishment(code)
+# Rules of an occasional care booking, and which of them an agent booking on a family's behalf may pass
+# with a reason (issue 14). A family's request: today or later, opening hours, capacity (the crèche then
+# decides; no document check at request time, so that an accueil d'urgence can be asked). An agent's
+# booking is also the crèche's acceptance, so it checks what the crèche checks before accepting: the
+# crèche's required documents accepted, unless it is an accueil d'urgence. The agent may pass, with a
+# reason kept on the booking and in the audit log: a past day (within the back-fill window: the care
+# happened and is recorded afterwards) and documents sent but still under review (the desk saw the paper).
+# No one passes the capacity, the opening hours and closure days, documents never sent or refused, or a
+# second booking of the same child on overlapping hours.
+PASSABLE_PAST_DAY = "past_day"
+PASSABLE_PENDING_DOCUMENTS = "pending_documents"
+
+
+async def _occasional_rules(actor: Actor, child: Child, est: Establishment, day: date, start_time: str,
+                            end_time: str, check_documents: bool) -> tuple[int, int, list[str]]:
+    """The checks outside the transaction; returns (start, end, rules an agent passes)."""
     with rule_errors():
         start, end = rules.parse_hhmm(start_time, "startTime"), rules.parse_hhmm(end_time, "endTime")
         rules.check_within_opening(day, start, end, opening(est), shut_days(est, day, day))
+    passed: list[str] = []
     if day < today():
-        raise ValidationError("Ce jour est passé.", code="INVALID_DATE", field="day")
+        if not actor.is_staff:
+            raise ValidationError("Ce jour est passé.", code="INVALID_DATE", field="day")
+        check_staff_backfill(day, "day")
+        passed.append(PASSABLE_PAST_DAY)
+    missing = await _missing_documents(child.household_id, child.id) if check_documents else []  # type: ignore[attr-defined]
+    blocking = [m for m in missing if not (actor.is_staff and getattr(m, "status", "missing") == "pending")]
+    if blocking:
+        labels = ", ".join(getattr(m, "label", str(m)) for m in blocking)
+        raise ValidationError(f"Documents à fournir et à faire valider par la crèche : {labels}.",
+                              code="MISSING_DOCUMENTS", field="childId",
+                              details={"documents": [getattr(m, "type_code", str(m)) for m in blocking]})
+    if missing:
+        passed.append(PASSABLE_PENDING_DOCUMENTS)
+    return start, end, passed
+
+
+async def _create_occasional(est: Establishment, child: Child, day: date, start: int, end: int,
+                             **fields_: Any) -> OccasionalCare:
+    """Capacity and overlap checked and the row inserted, under the crèche's and the child's row locks:
+    call inside a transaction. The crèche's lock orders this with every acceptance (decide_occasional)
+    and every other booking, so the last place goes to one of them."""
+    await lock_rows(Establishment, [est.id])
+    await lock_rows(Child, [child.id])
+    if not rules.has_room(await _intervals(est, day), start, end, est.capacity, est.slot_minutes):
+        raise Conflict("La crèche est complète sur ce créneau.", code="CAPACITY_FULL")
+    for other in await OccasionalCare.filter(child_id=child.id, day=day).exclude(status__in=("refused", "cancelled")):
+        if rules.parse_hhmm(other.start_time) < end and start < rules.parse_hhmm(other.end_time):
+            raise Conflict("Une demande d'accueil occasionnel existe déjà pour cet enfant sur ce créneau.",
+                           code="OCCASIONAL_EXISTS", field="startTime")
+    return await OccasionalCare.create(household_id=child.household_id, child=child, establishment=est,  # type: ignore[attr-defined]
+                                       day=day, start_time=rules.fmt_hhmm(start), end_time=rules.fmt_hhmm(end),
+                                       **fields_)
+
+
+async def request_occasional(actor: Actor, child_id: int, code: str, day: date, start_time: str,
+                             end_time: str) -> OccasionalCare:
+    """Family: ask for occasional care (the crèche decides): today or later, within opening hours, room in
+    every slot."""
+    require_confirmed(actor)
+    if actor.is_staff:
+        raise Forbidden()  # agents book with book_occasional_for_family (accepted at once, audited)
+    child = await _child(actor, child_id)
+    est = await establishment(code)
+    start, end, _ = await _occasional_rules(actor, child, est, day, start_time, end_time, check_documents=False)
     async with in_transaction():
-        # The crèche's row lock orders this check with the acceptances (decide_occasional), the
-        # child's with the same family's other requests.
-        await lock_rows(Establishment, [est.id])
-        await lock_rows(Child, [child.id])
-        if not rules.has_room(await _intervals(est, day), start, end, est.capacity, est.slot_minutes):
-            raise Conflict("La crèche est complète sur ce créneau.", code="CAPACITY_FULL")
-        for other in await OccasionalCare.filter(child_id=child.id, day=day).exclude(status="refused"):
-            if rules.parse_hhmm(other.start_time) < end and start < rules.parse_hhmm(other.end_time):
-                raise Conflict("Une demande d'accueil occasionnel existe déjà pour cet enfant sur ce créneau.",
-                               code="OCCASIONAL_EXISTS", field="startTime")
-        return await OccasionalCare.create(household_id=child.household_id, child=child, establishment=est,  # type: ignore[attr-defined]
-                                           day=day, start_time=rules.fmt_hhmm(start), end_time=rules.fmt_hhmm(end))
+        return await _create_occasional(est, child, day, start, end)
+
+
+async def book_occasional_for_family(actor: Actor, child_id: int, code: str, day: date, start_time: str,
+                                     end_time: str, override_reason: str = "",
+                                     emergency: bool = False) -> OccasionalCare:
+    """Agent of the crèche (or admin): book occasional care on a family's behalf, accepted at once. The
+    family's rules apply; the passable ones (see PASSABLE_*) need `override_reason`, kept on the booking and
+    in the audit log. The family is mailed."""
+    require_staff(actor)
+    if code not in creche_services():
+        raise ValidationError("Crèche inconnue.", code="UNKNOWN_SERVICE", field="serviceCode")
+    if not _staff_sees(actor, code):
+        raise NotFound("crèche")
+    child = await Child.get_or_none(id=child_id)
+    if child is None:
+        raise NotFound("enfant")
+    est = await establishment(code)
+    start, end, passed = await _occasional_rules(actor, child, est, day, start_time, end_time,
+                                                 check_documents=not emergency)
+    reason = override_reason.strip()
+    if passed and not reason:
+        labels = {PASSABLE_PAST_DAY: "jour passé", PASSABLE_PENDING_DOCUMENTS: "documents en cours de validation"}
+        raise ValidationError("Indiquez pourquoi vous passez outre : " + ", ".join(labels[p] for p in passed) + ".",
+                              code="OVERRIDE_REASON_REQUIRED", field="overrideReason", details={"rules": passed})
+    async with in_transaction():
+        occ = await _create_occasional(est, child, day, start, end, status="accepted", emergency=emergency,
+                                       booked_by_id=actor.user_id, override_reason=reason if passed else "")
+        await audit(actor, "creche_occasional_booked_for_family", "creche_occasional_care", occ.id,
+                    child.household_id, {"service": code, "day": day.isoformat(),  # type: ignore[attr-defined]
+                                         "hours": f"{occ.start_time}-{occ.end_time}", "overridden": passed,
+                                         "reason": reason if passed else ""})
+        occ.child, occ.establishment = child, est
+        await notify_family(child.household_id, "occasional_booked", {  # type: ignore[attr-defined]
+            "occasional": occ, "child": child, "establishment": est})
+    return occ
 
 
 async def decide_occasional(actor: Actor, occasional_id: int, accept: bool, reason: str = "",
@@ -675,13 +780,14 @@ async def decide_occasional(actor: Actor, occasional_id: int, accept: bool, reas
     return occ
 
 
-async def list_occasionals(actor: Actor, code: str | None = None) -> list[OccasionalCare]:
+async def list_occasionals(actor: Actor, code: str | None = None) -> Any:
+    """The occasional cares the caller sees, by day then id (a queryset, to paginate)."""
     require_user(actor)
     query = OccasionalCare.all().select_related("establishment", "child").order_by("day", "id")
     if actor.is_staff:
         services = visible_services(actor) & ({code} if code else set(creche_services()))
-        return await query.filter(establishment__service_code__in=list(services))
-    return await query.filter(household_id=actor.household_id)
+        return query.filter(establishment__service_code__in=list(services))
+    return query.filter(household_id=actor.household_id)
 
 
 # ---- absences -----------------------------------------------------------------------------------------------------
@@ -697,6 +803,9 @@ async def report_absence(actor: Actor, child_ids: list[int], from_date: date, to
         raise ValidationError("Motif inconnu.", code="INVALID_MOTIVE", field="motive")
     if not child_ids:
         raise ValidationError("Choisissez au moins un enfant.", code="REQUIRED", field="childIds")
+    if actor.is_staff:  # back-fill by staff: past days within the window (families: any day, as before)
+        check_staff_backfill(from_date, "fromDate")
+    ests = {e.id: e for e in (await ensure_establishments()).values()}
     targets = []
     for child_id in dict.fromkeys(child_ids):
         child = await _child(actor, child_id)
@@ -704,19 +813,38 @@ async def report_absence(actor: Actor, child_ids: list[int], from_date: date, to
             .order_by("-start_date").first()
         occ = await OccasionalCare.filter(child=child, day__gte=from_date, day__lte=to_date).exclude(status="refused").first()
         est_id = contract.establishment_id if contract else occ.establishment_id if occ else None  # type: ignore[attr-defined]
+        if actor.is_staff and est_id is not None and not _staff_sees(actor, ests[est_id].service_code):
+            raise NotFound("enfant")  # another crèche's child: like a missing one
         if est_id is None:
             raise ValidationError(f"{child.first_name} n'a pas d'accueil en crèche sur cette période.",
                                   code="NO_CONTRACT", field="childIds")
         targets.append((child, est_id))
-    kind = rules.absence_kind(from_date, today(), config())
+    cfg = config()
+    kind = rules.absence_kind(from_date, today(), cfg)
     async with in_transaction():
         stored = None
         if certificate is not None:
             stored = await store_upload(certificate, household_id=targets[0][0].household_id, uploaded_by_id=actor.user_id)  # type: ignore[attr-defined]
-        return [await Absence.create(household_id=child.household_id, child=child, establishment_id=est_id,  # type: ignore[attr-defined]
-                                     start_date=from_date, end_date=to_date, start_time=rules.fmt_hhmm(start),
-                                     end_time=rules.fmt_hhmm(end), motive=motive, comment=comment, kind=kind,
-                                     certificate=stored) for child, est_id in targets]
+        rows = []
+        for child, est_id in targets:
+            row = await Absence.create(household_id=child.household_id, child=child, establishment_id=est_id,  # type: ignore[attr-defined]
+                                       start_date=from_date, end_date=to_date, start_time=rules.fmt_hhmm(start),
+                                       end_time=rules.fmt_hhmm(end), motive=motive, comment=comment, kind=kind,
+                                       certificate=stored)
+            row.establishment = ests[est_id]
+            if actor.is_staff:
+                # Recorded by the crèche itself: validated at once, deduction by the rules, family told.
+                row.kind, row.status = "absence", "validated"
+                row.deductible = bool(rules.deductible_days(motive, stored is not None, from_date, to_date, cfg))
+                await row.save(update_fields=["kind", "status", "deductible"])
+                await audit(actor, "creche_absence_recorded", "creche_absence", row.id, child.household_id,  # type: ignore[attr-defined]
+                            {"from": from_date.isoformat(), "to": to_date.isoformat(), "motive": motive})
+                await notify_family(child.household_id, "absence_reviewed", {  # type: ignore[attr-defined]
+                    "absence": row, "child": child, "establishment": row.establishment, "accepted": True,
+                    "deductible": row.deductible, "cancellation": False,
+                    "why": rules.deduction_reason(motive, stored is not None, from_date, to_date, cfg)})
+            rows.append(row)
+        return rows
 
 
 async def _absence_for(actor: Actor, absence_id: int) -> Absence:
@@ -757,15 +885,14 @@ async def validate_absence(actor: Actor, absence_id: int, accept: bool) -> Absen
     return absence
 
 
-async def list_absences(actor: Actor, code: str | None = None, pending_only: bool = False) -> list[Absence]:
+async def list_absences(actor: Actor, code: str | None = None) -> Any:
+    """The absences the caller sees, latest first (a queryset, to paginate)."""
     require_user(actor)
-    query = Absence.all().select_related("establishment", "child").order_by("-start_date", "id")
-    if pending_only:
-        query = query.filter(status="pending")
+    query = Absence.all().select_related("establishment", "child").order_by("-start_date", "-id")
     if actor.is_staff:
         services = visible_services(actor) & ({code} if code else set(creche_services()))
-        return await query.filter(establishment__service_code__in=list(services))
-    return await query.filter(household_id=actor.household_id)
+        return query.filter(establishment__service_code__in=list(services))
+    return query.filter(household_id=actor.household_id)
 
 
 # ---- attendance ---------------------------------------------------------------------------------------------------
@@ -776,6 +903,9 @@ async def record_attendance(actor: Actor, child_id: int, code: str, day: date, a
     child = await Child.get_or_none(id=child_id)
     if child is None:
         raise NotFound("enfant")
+    if day > today():
+        raise ValidationError("On ne saisit pas une présence à venir.", code="FUTURE_DAY", field="day")
+    check_staff_backfill(day, "day")
     with rule_errors():
         a = rules.parse_hhmm(arrival, "arrival")
         d = rules.parse_hhmm(departure, "departure") if departure else None
@@ -831,9 +961,10 @@ async def correct_attendance(actor: Actor, attendance_id: int, arrival: str, dep
         return await _apply_correction(actor, row, a, d, comment.strip())
 
 
-async def attendance_history(actor: Actor, attendance_id: int) -> list[AttendanceCorrection]:
+async def attendance_history(actor: Actor, attendance_id: int) -> Any:
+    """The corrections of an attendance, oldest first (a queryset, to paginate)."""
     row = await _attendance_for(actor, attendance_id)
-    return await AttendanceCorrection.filter(attendance=row).select_related("changed_by").order_by("changed_at", "id")
+    return AttendanceCorrection.filter(attendance=row).select_related("changed_by").order_by("changed_at", "id")
 
 
 @dataclass

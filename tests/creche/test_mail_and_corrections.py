@@ -41,22 +41,22 @@ from tests.creche.test_api import (
 
 PUBLIC_URL = "http://127.0.0.1:8000"
 REFUSE_SIGNED = """mutation($id: ID!, $ok: Boolean!, $reason: String! = "") {
-  validateSignedCrecheContract(contractId: $id, accept: $ok, reason: $reason) { id status } }"""
+  reviewCrecheContractSignature(contractId: $id, accept: $ok, reason: $reason) { id status } }"""
 DECIDE_OCC_REASON = """mutation($id: ID!, $ok: Boolean!, $reason: String! = "") {
   decideCrecheOccasionalCare(id: $id, accept: $ok, reason: $reason) { id status } }"""
-DECIDE_COMMENT = """mutation($id: ID!, $s: String!, $status: String!, $comment: String!) {
-  decideCrecheRequest(requestId: $id, serviceCode: $s, status: $status, comment: $comment) { id status } }"""
+DECIDE_COMMENT = """mutation($id: ID!, $s: String!, $status: CrecheRequestDecision!, $comment: String!) {
+  decideCrecheRequest(requestId: $id, serviceCode: $s, decision: $status, comment: $comment) { id status } }"""
 ATTEND_ID = """mutation($c: ID!, $s: String!, $d: Date!, $a: String!, $b: String) {
   recordCrecheAttendance(childId: $c, serviceCode: $s, day: $d, arrival: $a, departure: $b) {
     id arrival departure correctedAt correctedBy } }"""
 CORRECT = """mutation($id: ID!, $a: String!, $b: String, $comment: String! = "") {
   correctCrecheAttendance(attendanceId: $id, arrival: $a, departure: $b, comment: $comment) {
     id childId arrival departure correctedAt correctedBy } }"""
-HISTORY = """query($id: ID!) { crecheAttendanceHistory(attendanceId: $id) {
-  changedBy oldArrival oldDeparture newArrival newDeparture comment changedAt } }"""
+HISTORY = """query($id: ID!) { crecheAttendanceHistory(attendanceId: $id) { items {
+  changedBy oldArrival oldDeparture newArrival newDeparture comment changedAt } } }"""
 REVISE = """mutation($id: ID!, $input: CrecheContractInput!) { reviseCrecheContract(contractId: $id, input: $input) { id } }"""
 END = "mutation($id: ID!, $d: Date!) { endCrecheContract(contractId: $id, endDate: $d) { id status } }"
-ESTABLISH_CLOSURE = """mutation($s: String!, $days: [Date!]) { updateCrecheEstablishment(serviceCode: $s, closureDays: $days) {
+ESTABLISH_CLOSURE = """mutation($s: String!, $days: [Date!]) { updateCrecheEstablishment(serviceCode: $s, input: {closureDays: $days}) {
   closureDays } }"""
 
 
@@ -81,26 +81,26 @@ async def test_request_decision_mails_to_every_account_holder(gql, mailbox):
     base = {"serviceCodes": [RIT], "startDate": next_monday().isoformat(), "daysPerWeek": 4, "hoursPerWeek": "32"}
     req = (await fam.ok(SUBMIT, input={**base, "childId": str(kids[0].id)}))["submitCrecheRequest"]["id"]
 
-    assert await stranger.code(DECIDE, id=req, s=RIT, status="acceptee") == "NOT_FOUND"
+    assert await stranger.code(DECIDE, id=req, s=RIT, status="ACCEPTED") == "NOT_FOUND"
     assert await delivered(mailbox, user.email) == []  # a refused decision sends nothing
 
-    await agent.ok(DECIDE, id=req, s=RIT, status="en_commission")
+    await agent.ok(DECIDE, id=req, s=RIT, status="IN_COMMISSION")
     [(subject, text)] = await delivered(mailbox, user.email)
     assert "passe en commission" in subject and "Enfant1" in subject
     assert "prochaine commission d'attribution" in text and "LA RITOURNELLE" in text
     assert "Cordialement," in text and "Pas de réponse possible" in text  # the shared footer
     mailbox.clear()
 
-    await agent.ok(DECIDE, id=req, s=RIT, status="liste_attente", rank=3)
+    await agent.ok(DECIDE, id=req, s=RIT, status="WAITING_LIST", rank=3)
     [(subject, text)] = await delivered(mailbox, user.email)
     assert "liste d'attente" in subject and "Rang" not in text  # rank not published
     mailbox.clear()
-    await agent.ok(DECIDE, id=req, s=RIT, status="liste_attente", rank=2, pub=True)
+    await agent.ok(DECIDE, id=req, s=RIT, status="WAITING_LIST", rank=2, pub=True)
     [(_, text)] = await delivered(mailbox, user.email)
     assert "Rang sur la liste d'attente : 2" in text
     mailbox.clear()
 
-    await agent.ok(DECIDE, id=req, s=RIT, status="acceptee")
+    await agent.ok(DECIDE, id=req, s=RIT, status="ACCEPTED")
     for address in (user.email, "conjoint@example.org"):
         [(subject, text)] = await delivered(mailbox, address)
         assert subject.startswith("Place en crèche accordée pour Enfant1")
@@ -110,7 +110,7 @@ async def test_request_decision_mails_to_every_account_holder(gql, mailbox):
     mailbox.clear()
 
     other = (await fam.ok(SUBMIT, input={**base, "childId": str(kids[1].id)}))["submitCrecheRequest"]["id"]
-    await agent.ok(DECIDE_COMMENT, id=other, s=RIT, status="refusee", comment="Aucune place sur la période demandée.")
+    await agent.ok(DECIDE_COMMENT, id=other, s=RIT, status="REFUSED", comment="Aucune place sur la période demandée.")
     [(subject, text)] = await delivered(mailbox, user.email)
     assert "Enfant2" in subject and "n'a pas pu retenir" in text
     assert "Commentaire de nos services : Aucune place sur la période demandée." in text
@@ -146,14 +146,14 @@ async def test_contract_sent_and_signed_copy_review_mails(gql, mailbox):
     assert await delivered(mailbox, user.email) == []
 
     refused = await agent.ok(REFUSE_SIGNED, id=cid, ok=False, reason="Le contrat n'est pas daté.")
-    assert refused["validateSignedCrecheContract"]["status"] == "sent"
+    assert refused["reviewCrecheContractSignature"]["status"] == "SENT"
     [(subject, text)] = await delivered(mailbox, user.email)
     assert subject.startswith("Contrat signé non accepté")
     assert "Motif du refus : Le contrat n'est pas daté." in text and link in text
     mailbox.clear()
 
     await fam.upload(SIGNED, {"id": cid}, {"file": ("contrat-date.pdf", PDF, "application/pdf")})
-    assert (await agent.ok(REFUSE_SIGNED, id=cid, ok=True))["validateSignedCrecheContract"]["status"] == "signed"
+    assert (await agent.ok(REFUSE_SIGNED, id=cid, ok=True))["reviewCrecheContractSignature"]["status"] == "SIGNED"
     [(subject, text)] = await delivered(mailbox, user.email)
     assert subject.startswith("Contrat signé validé") and "validé par nos services" in text
 
@@ -191,26 +191,26 @@ async def test_absence_review_mails_say_whether_and_why_deducted(gql, mailbox):
     base = {"startTime": "09:15", "endTime": "17:15", "childIds": [str(kids[0].id)], "fromDate": t.isoformat(),
             "toDate": (t + timedelta(days=1)).isoformat()}
 
-    hosp = (await fam.ok(ABSENCE, input={**base, "motive": "hospitalisation"}))["reportCrecheAbsence"][0]["id"]
+    hosp = (await fam.ok(ABSENCE, input={**base, "motive": "HOSPITALISATION"}))["reportCrecheAbsence"][0]["id"]
     assert (await agent.ok(VALIDATE_ABS, id=hosp, ok=True))["validateCrecheAbsence"]["deductible"] is True
     [(subject, text)] = await delivered(mailbox, user.email)
     assert subject.startswith("Absence de Enfant1 validée")
     assert "seront déduites de votre facture" in text and "Hospitalisation : les heures sont déduites dès le premier jour." in text
     mailbox.clear()
 
-    other = (await fam.ok(ABSENCE, input={**base, "motive": "autre"}))["reportCrecheAbsence"][0]["id"]
+    other = (await fam.ok(ABSENCE, input={**base, "motive": "OTHER"}))["reportCrecheAbsence"][0]["id"]
     assert (await agent.ok(VALIDATE_ABS, id=other, ok=True))["validateCrecheAbsence"]["deductible"] is False
     [(_, text)] = await delivered(mailbox, user.email)
     assert "ne seront pas déduites" in text and "convenance personnelle" in text
     mailbox.clear()
 
-    ill = (await fam.ok(ABSENCE, input={**base, "motive": "maladie"}))["reportCrecheAbsence"][0]["id"]
+    ill = (await fam.ok(ABSENCE, input={**base, "motive": "ILLNESS"}))["reportCrecheAbsence"][0]["id"]
     await agent.ok(VALIDATE_ABS, id=ill, ok=True)
     [(_, text)] = await delivered(mailbox, user.email)
     assert "Maladie sans certificat médical : l'absence reste facturée." in text
     mailbox.clear()
 
-    refused = (await fam.ok(ABSENCE, input={**base, "motive": "autre"}))["reportCrecheAbsence"][0]["id"]
+    refused = (await fam.ok(ABSENCE, input={**base, "motive": "OTHER"}))["reportCrecheAbsence"][0]["id"]
     await agent.ok(VALIDATE_ABS, id=refused, ok=False)
     [(subject, text)] = await delivered(mailbox, user.email)
     assert "non validée" in subject and "restent facturées" in text
@@ -250,7 +250,7 @@ async def test_staff_correction_of_attendance_is_audited(gql):
     # same values again: no new audit row; recordCrecheAttendance on the existing row is audited too
     await agent.ok(CORRECT, id=aid, a="08:50", b="17:40")
     await admin.ok(ATTEND, c=str(kids[0].id), s=RIT, d=day.isoformat(), a="08:50", b="17:45")
-    history = (await agent.ok(HISTORY, id=aid))["crecheAttendanceHistory"]
+    history = (await agent.ok(HISTORY, id=aid))["crecheAttendanceHistory"]["items"]
     assert [(h["changedBy"], h["oldArrival"], h["oldDeparture"], h["newArrival"], h["newDeparture"], h["comment"])
             for h in history] == [("Agent TEST", "09:15", "17:15", "08:50", "17:40", "Oubli de badge le matin"),
                                   ("Agent TEST", "08:50", "17:40", "08:50", "17:45", "")]
@@ -280,23 +280,23 @@ async def test_issue_error_paths_change_nothing(gql, mailbox):
     assert await fam.code(SUBMIT, input={**base, "childId": str(other_kids[0].id)}) == "NOT_FOUND"
     assert await fam.code(OCCASIONAL, c=str(other_kids[0].id), s=RIT, d=day.isoformat(), a="09:00", b="10:00") == "NOT_FOUND"
     assert await fam.code(ABSENCE, input={"fromDate": t.isoformat(), "toDate": t.isoformat(), "startTime": "09:00",
-                                          "endTime": "10:00", "motive": "autre",
+                                          "endTime": "10:00", "motive": "OTHER",
                                           "childIds": [str(other_kids[0].id)]}) == "NOT_FOUND"
     # a contract of another crèche: revise, end -> NOT_FOUND, contract untouched
-    schedule = [{"weekday": 0, "arrival": "09:00", "departure": "17:00"}]
+    schedule = [{"weekday": 1, "arrival": "09:00", "departure": "17:00"}]
     revise = {"startDate": (t + timedelta(days=30)).isoformat(), "schedule": schedule, "weeksPerYear": 45}
     assert await stranger.code(REVISE, id=str(contract.id), input=revise) == "NOT_FOUND"
     assert await stranger.code(END, id=str(contract.id), d=t.isoformat()) == "NOT_FOUND"
     assert await fam.code(END, id=str(contract.id), d=t.isoformat()) == "FORBIDDEN"
     # revision outside opening hours
     late = await agent.error(REVISE, id=str(contract.id), input={**revise, "schedule": [
-        {"weekday": 0, "arrival": "09:00", "departure": "19:30"}]})
+        {"weekday": 1, "arrival": "09:00", "departure": "19:30"}]})
     assert late["extensions"] == {"code": "OUTSIDE_OPENING_HOURS", "field": "schedule"}
     fresh = await Contract.get(id=contract.id)
     assert (fresh.status, fresh.end_date, await Contract.all().count()) == (ContractStatus.SIGNED, None, 1)
     # absence ending before it starts
     ends_before = await fam.error(ABSENCE, input={"fromDate": t.isoformat(), "toDate": (t - timedelta(days=2)).isoformat(),
-                                                  "startTime": "09:00", "endTime": "10:00", "motive": "autre",
+                                                  "startTime": "09:00", "endTime": "10:00", "motive": "OTHER",
                                                   "childIds": [str(kids[0].id)]})
     assert ends_before["extensions"] == {"code": "INVALID_PERIOD", "field": "toDate"}
     # occasional request outside opening hours: after closing time, on a closure day

@@ -11,7 +11,7 @@ from tests.core.test_need_to_know import same_as_missing, same_download_as_missi
 from tests.creche.test_api import PAP, RIT, family, signed_contract
 
 CONTRACT = "query($id: ID!) { crecheContract(id: $id) { id status } }"
-PLANNING = """query($m: String!, $h: ID) { crechePlanning(month: $m, householdId: $h) { childId } }"""
+PLANNING = """query($m: YearMonth!, $h: ID) { crechePlanning(month: $m, householdId: $h) { childId } }"""
 HOUSEHOLD_DOCS = """query($id: ID!) { householdDocuments(householdId: $id) { typeCode } }"""
 MEDICAL = """query($id: ID!) { householdChild(id: $id) { medical { allergies } } }"""
 
@@ -27,7 +27,7 @@ async def test_crèche_objects_only_for_the_crèches_the_household_uses(gql):
     sport = await gql.as_user(await make_staff("sport@example.org", services=["sport"]))
     month = contract.start_date.strftime("%Y-%m")
 
-    assert (await rit.ok(CONTRACT, id=str(contract.id)))["crecheContract"]["status"] == "signed"
+    assert (await rit.ok(CONTRACT, id=str(contract.id)))["crecheContract"]["status"] == "SIGNED"
     assert len((await rit.ok(PLANNING, m=month, h=str(household.id)))["crechePlanning"]) == 2
     assert {d["typeCode"] for d in (await rit.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"]} == \
         {"justificatif_domicile", "carnet_sante"}
