@@ -127,6 +127,35 @@ class CrecheEstablishmentKind(LabelledEnum):
     PARENTAL = ("parental", "Accueil parental", "Crèche parentale (family and parental table).")
 
 
+class CrecheAffectedBookingKind(LabelledEnum):
+    OCCASIONAL_CARE = ("occasional_care", "Accueil occasionnel", "An occasional care booking (`id` is its id).")
+    CONTRACT = ("contract", "Contrat", "A contract whose weekly hours fall outside the new opening hours "
+                                       "(`id` is the contract's id).")
+    CONTRACT_DAY = ("contract_day", "Jour de contrat", "One contract day on a new closure day (`id`: contract).")
+
+
+class CrecheAffectedReason(LabelledEnum):
+    CLOSED_DAY = ("closed_day", "Crèche fermée ce jour-là", "The crèche is now closed that day.")
+    OUTSIDE_OPENING_HOURS = ("outside_opening_hours", "Hors des heures d'ouverture",
+                             "The hours booked are now outside the opening hours.")
+    NEW_CLOSURE_DAY = ("new_closure_day", "Nouveau jour de fermeture", "A closure day added on a contract day.")
+
+
+class CrecheAffectedOutcome(LabelledEnum):
+    TO_DECIDE = ("to_decide", "À décider", "Preview without a choice: say KEEP or CANCEL to apply.")
+    KEPT = ("kept", "Maintenu", "Kept as an exception (family mailed).")
+    CANCELLED = ("cancelled", "Annulé", "Cancelled, not billed (family mailed).")
+    NOT_BILLED_CLOSURE = ("not_billed_closure", "Fermeture non facturée",
+                          "The contract day becomes a closure: not billed (family mailed).")
+    BLOCKS_CHANGE = ("blocks_change", "Bloque la modification",
+                     "The change is refused (CONTRACTS_OUTSIDE_OPENING_HOURS) until the contract is revised.")
+
+
+class CrecheAffectedBookingsChoice(LabelledEnum):
+    KEEP = ("keep", "Maintenir", "Keep the affected occasional care as an exception; the family is mailed.")
+    CANCEL = ("cancel", "Annuler", "Cancel the affected occasional care (not billed); the family is mailed.")
+
+
 for _enum, _description in (
         (CrecheRequestStatus, "State of a demande de place (pre-registration)."),
         (CrecheRequestDecision, "What a commission decides on a demande de place."),
@@ -138,6 +167,10 @@ for _enum, _description in (
         (CrecheResourcesSource, "Where a new record of the family's resources comes from."),
         (CrecheDayStatus, "The planning legend of one child on one day."),
         (CrecheEstablishmentKind, "Kind of crèche: decides the taux d'effort table (CNAF LC 2019-005)."),
+        (CrecheAffectedBookingKind, "What an establishment edit affects."),
+        (CrecheAffectedReason, "Why an establishment edit affects a booking."),
+        (CrecheAffectedOutcome, "What becomes of a booking affected by an establishment edit."),
+        (CrecheAffectedBookingsChoice, "The agent's choice for the occasional care an establishment edit affects."),
 ):
     graphql_enum(_enum, description=_description)
 
@@ -216,6 +249,48 @@ class CrecheEstablishmentInput:
         default=None, description="The full week: weekdays not listed are closed.")
     closure_days: list[date] | None = strawberry.field(
         default=None, description="The full list of closure days (replaces the current one).")
+
+
+@strawberry.type(description="A booking an establishment edit affects, and what becomes of it.")
+class CrecheAffectedBooking:
+    kind: CrecheAffectedBookingKind = strawberry.field(description="Occasional care, contract or contract day.")
+    id: strawberry.ID = strawberry.field(description="The occasional care's id, or the contract's id.")
+    child_id: strawberry.ID = strawberry.field(description="The child's id.")
+    child_first_name: str = strawberry.field(description="The child's first name.")
+    day: date | None = strawberry.field(description="The day (null for a contract as a whole).")
+    start_time: str | None = strawberry.field(description=f"Booked from, {HHMM}.")
+    end_time: str | None = strawberry.field(description=f"Booked until, {HHMM}.")
+    reason: CrecheAffectedReason = strawberry.field(description="Why it is affected.")
+    reason_label: str = strawberry.field(description="French label of `reason`.")
+    outcome: CrecheAffectedOutcome = strawberry.field(description="What becomes of it (or would, in a preview).")
+    outcome_label: str = strawberry.field(description="French label of `outcome`.")
+
+    @classmethod
+    def from_service(cls, x: service.AffectedBooking) -> CrecheAffectedBooking:
+        reason, outcome = CrecheAffectedReason(x.reason), CrecheAffectedOutcome(x.outcome)
+        return cls(kind=CrecheAffectedBookingKind(x.kind), id=_id(x.id), child_id=_id(x.child.id),
+                   child_first_name=x.child.first_name, day=x.day, start_time=x.start_time, end_time=x.end_time,
+                   reason=reason, reason_label=reason.label, outcome=outcome, outcome_label=outcome.label)
+
+
+@strawberry.type(description="The answer of an establishment edit or its preview.")
+class CrecheEstablishmentPayload:
+    establishment: CrecheEstablishment = strawberry.field(description="The crèche after the edit (as it is, "
+                                                                      "for a preview).")
+    preview: bool = strawberry.field(description="True: a dry run, nothing was changed nor mailed.")
+    affected: list[CrecheAffectedBooking] = strawberry.field(description=(
+        "Bookings from today on that the edit affects, occasional care first. Not paginated: bounded by the "
+        "crèche's bookings to come."))
+    days_over_capacity: list[date] = strawberry.field(description=(
+        "When the capacity is lowered: days (within a year, or up to the last occasional care) whose bookings "
+        "exceed it. They stay booked; new bookings those days are refused. Not paginated: at most a year."))
+
+    @classmethod
+    def from_service(cls, c: service.EstablishmentChange) -> CrecheEstablishmentPayload:
+        return cls(establishment=CrecheEstablishment.from_model(c.establishment), preview=c.preview,
+                   affected=[CrecheAffectedBooking.from_service(x) for x in
+                             sorted(c.affected, key=lambda x: (x.kind != "occasional_care", x.day or date.min, x.id))],
+                   days_over_capacity=c.days_over_capacity)
 
 
 # ---- requests ------------------------------------------------------------------------------------------
@@ -747,16 +822,27 @@ def _arg(text: str) -> object:
 @strawberry.type
 class CrecheMutation:
     @strawberry.mutation(description=(
-        f"Change a crèche's capacity, slot, opening hours or closure days ({STAFF}). Errors: FORBIDDEN, "
-        "UNKNOWN_SERVICE, INVALID_CAPACITY, INVALID_SLOT, INVALID_WEEKDAY, INVALID_TIME, INVALID_PERIOD."))
+        f"Change a crèche's capacity, slot, opening hours or closure days ({STAFF}), never silently for what is "
+        "booked: `preview: true` lists the bookings from today on that the change affects and changes nothing. "
+        "Occasional care on a day now closed or outside the hours needs `affectedBookings` (KEEP or CANCEL); a "
+        "contract left outside the new hours refuses the change (revise it first); a contract day on a new "
+        "closure day becomes a closure (not billed). A lower capacity applies to new bookings "
+        "(`daysOverCapacity`). Families concerned are mailed; the edit is audited. Errors: FORBIDDEN, "
+        "UNKNOWN_SERVICE, INVALID_CAPACITY, INVALID_SLOT, INVALID_WEEKDAY, INVALID_TIME, INVALID_PERIOD, "
+        "EMPTY_SCHEDULE, AFFECTED_BOOKINGS_CHOICE_REQUIRED, CONTRACTS_OUTSIDE_OPENING_HOURS."))
     async def update_creche_establishment(
             self, info: Info, service_code: SERVICE_CODE,
-            input: Annotated[CrecheEstablishmentInput, _arg("What to change.")]) -> CrecheEstablishment | None:
-        est = await service.update_establishment(
+            input: Annotated[CrecheEstablishmentInput, _arg("What to change.")],
+            preview: Annotated[bool, _arg("True: a dry run listing what the change affects; nothing changes.")] = False,
+            affected_bookings: Annotated[CrecheAffectedBookingsChoice | None, _arg(
+                "What becomes of the occasional care the change affects (required when there is any).")] = None
+    ) -> CrecheEstablishmentPayload | None:
+        change = await service.update_establishment(
             actor(info), service_code, capacity=input.capacity, slot_minutes=input.slot_minutes,
             opening_hours=_opening_items(input.opening_hours) if input.opening_hours is not None else None,
-            closure_days=input.closure_days)
-        return CrecheEstablishment.from_model(est)
+            closure_days=input.closure_days, preview=preview,
+            on_affected=affected_bookings.value if affected_bookings is not None else None)
+        return CrecheEstablishmentPayload.from_service(change)
 
     @strawberry.mutation(description=(
         f"Demande de place in one or more crèches: a {FAMILY} for their child, or an {STAFF} of every wished "

@@ -185,26 +185,179 @@ async def list_establishments(actor: Actor) -> list[Establishment]:
     return sorted(ests.values(), key=lambda e: e.name)
 
 
+# ---- establishment edits (issue 14): never a silent change to existing bookings ----------------------
+# What an edit does to what is already booked, from today on:
+# - occasional care (pending or accepted) on a day now closed or outside the new hours: listed; the agent
+#   chooses KEEP (honoured as an exception) or CANCEL (status cancelled, not billed); the family is mailed
+#   either way. Without a choice the edit is refused (AFFECTED_BOOKINGS_CHOICE_REQUIRED). Only what THIS
+#   edit puts outside counts: a booking kept by an earlier edit is not asked about again.
+# - a contract whose weekly schedule falls outside the new opening hours: the edit is refused
+#   (CONTRACTS_OUTSIDE_OPENING_HOURS): revise the contract first (a contract changes by revision only).
+# - a contract day falling on a new closure day: the day is closed (not billed: closures leave the
+#   prorata, rules.open_days); the family is mailed.
+# - a lower capacity applies to new bookings; bookings already made stay (the days where they exceed it
+#   are listed in `days_over_capacity`). A new slot length changes how capacity is counted, no booking.
+# `preview` computes all this and changes nothing. Every applied edit is audited (before / after).
+CAPACITY_HORIZON_DAYS = 366
+
+
+@dataclass
+class AffectedBooking:
+    kind: str  # occasional_care | contract | contract_day
+    id: int  # the occasional care's or the contract's id
+    household_id: int
+    child: Child
+    day: date | None
+    start_time: str | None
+    end_time: str | None
+    reason: str  # closed_day | outside_opening_hours | new_closure_day
+    outcome: str  # to_decide | kept | cancelled | not_billed_closure | blocks_change
+
+
+@dataclass
+class EstablishmentChange:
+    establishment: Establishment
+    preview: bool
+    affected: list[AffectedBooking]
+    days_over_capacity: list[date]
+
+
+def _covering(c: Contract, day: date) -> bool:
+    return c.start_date <= day and (c.end_date is None or day <= c.end_date)
+
+
+def _days_over_capacity(contracts: list[Contract], occasionals: list[OccasionalCare], hours: dict[int, tuple[int, int]],
+                        shut: set[date], capacity: int, slot_minutes: int, start: date, end: date) -> list[date]:
+    """Days from start to end whose bookings (contract hours, occasional care) exceed `capacity` in a slot
+    (absences ignored: the crèche must be able to take every booked child)."""
+    by_day: dict[date, list[tuple[int, int]]] = {}
+    for o in occasionals:
+        by_day.setdefault(o.day, []).append((rules.parse_hhmm(o.start_time), rules.parse_hhmm(o.end_time)))
+    schedules = [(c, rules.schedule_from_json(c.schedule)) for c in contracts]
+    over = []
+    for i in range((end - start).days + 1):
+        d = start + timedelta(days=i)
+        if not rules.is_open(d, hours, shut):
+            continue
+        intervals = [sched[d.weekday()] for c, sched in schedules if d.weekday() in sched and _covering(c, d)]
+        intervals += by_day.get(d, [])
+        if len(intervals) > capacity and max(rules.slot_occupancy(intervals, slot_minutes).values()) > capacity:
+            over.append(d)
+    return over
+
+
 async def update_establishment(actor: Actor, code: str, *, capacity: int | None, slot_minutes: int | None,
                                opening_hours: list[tuple[int, str, str]] | None,
-                               closure_days: list[date] | None) -> Establishment:
+                               closure_days: list[date] | None, preview: bool = False,
+                               on_affected: str | None = None) -> EstablishmentChange:
+    """Staff: edit a crèche (capacity, slot, opening hours, closure days), with the rules above for the
+    bookings it affects. `on_affected`: "keep" or "cancel" (occasional care), required when some are."""
     require_staff(actor, code)
     est = await establishment(code)
-    if capacity is not None:
-        if capacity < 1:
-            raise ValidationError("La capacité doit être positive.", code="INVALID_CAPACITY", field="capacity")
-        est.capacity = capacity
-    if slot_minutes is not None:
-        if slot_minutes not in (15, 30, 60):
-            raise ValidationError("Créneau de 15, 30 ou 60 minutes.", code="INVALID_SLOT", field="slotMinutes")
-        est.slot_minutes = slot_minutes
+    if capacity is not None and capacity < 1:
+        raise ValidationError("La capacité doit être positive.", code="INVALID_CAPACITY", field="capacity")
+    if slot_minutes is not None and slot_minutes not in (15, 30, 60):
+        raise ValidationError("Créneau de 15, 30 ou 60 minutes.", code="INVALID_SLOT", field="slotMinutes")
+    new_hours_json = None
     if opening_hours is not None:
         with rule_errors():
-            est.opening_hours = rules.schedule_to_json(rules.normalize_schedule(opening_hours))
-    if closure_days is not None:
-        est.closure_days = sorted({d.isoformat() for d in closure_days})
-    await est.save()
-    return est
+            new_hours_json = rules.schedule_to_json(rules.normalize_schedule(opening_hours))
+    the_day = today()
+    async with in_transaction():
+        # Under the crèche's row lock, like every booking and acceptance: none slips in between the
+        # preview of what is affected and the change.
+        est = (await lock_rows(Establishment, [est.id]))[0]
+        before = {"capacity": est.capacity, "slot_minutes": est.slot_minutes, "opening_hours": est.opening_hours,
+                  "closure_days": est.closure_days}
+        old_closures, old_hours = closures(est), opening(est)
+        if capacity is not None:
+            est.capacity = capacity
+        if slot_minutes is not None:
+            est.slot_minutes = slot_minutes
+        if new_hours_json is not None:
+            est.opening_hours = new_hours_json
+        if closure_days is not None:
+            est.closure_days = sorted({d.isoformat() for d in closure_days})
+        hours, new_closures = opening(est), closures(est)
+        occasionals = await OccasionalCare.filter(establishment=est, day__gte=the_day,
+                                                  status__in=("pending", "accepted")).select_related("child")
+        contracts = [c for c in await Contract.filter(establishment=est, status__in=ACTIVE_CONTRACT)
+                     .select_related("child") if c.end_date is None or c.end_date >= the_day]
+        horizon = max([the_day + timedelta(days=CAPACITY_HORIZON_DAYS)] + [o.day for o in occasionals])
+        shut = shut_days(est, the_day, horizon)
+        old_shut = rules.closures_with_holidays(old_closures, the_day, horizon, fr_calendar.community_subdivision())
+
+        def fits(hours_: dict[int, tuple[int, int]], shut_: set[date], day: date, start: int, end: int) -> str | None:
+            if not rules.is_open(day, hours_, shut_):
+                return "closed_day"
+            if start < hours_[day.weekday()][0] or end > hours_[day.weekday()][1]:
+                return "outside_opening_hours"
+            return None
+
+        choice = {"keep": "kept", "cancel": "cancelled"}.get(on_affected or "", "to_decide")
+        affected: list[AffectedBooking] = []
+        for o in occasionals:
+            start, end = rules.parse_hhmm(o.start_time), rules.parse_hhmm(o.end_time)
+            reason = fits(hours, shut, o.day, start, end)
+            if reason is None or fits(old_hours, old_shut, o.day, start, end) is not None:
+                continue  # fine, or already outside before this edit (kept then): not affected by it
+            affected.append(AffectedBooking("occasional_care", o.id, o.household_id, o.child, o.day,  # type: ignore[attr-defined]
+                                            o.start_time, o.end_time, reason, choice))
+        for c in contracts:
+            for weekday, (a, d) in sorted(rules.schedule_from_json(c.schedule).items()):
+                o_hours = hours.get(weekday)
+                if o_hours is None or a < o_hours[0] or d > o_hours[1]:
+                    affected.append(AffectedBooking("contract", c.id, c.household_id, c.child, None,  # type: ignore[attr-defined]
+                                                    rules.fmt_hhmm(a), rules.fmt_hhmm(d), "outside_opening_hours",
+                                                    "blocks_change"))
+                    break
+            schedule = rules.schedule_from_json(c.schedule)
+            for day in sorted(new_closures - old_closures):
+                if day >= the_day and _covering(c, day) and day.weekday() in schedule:
+                    a, d = schedule[day.weekday()]
+                    affected.append(AffectedBooking("contract_day", c.id, c.household_id, c.child, day,  # type: ignore[attr-defined]
+                                                    rules.fmt_hhmm(a), rules.fmt_hhmm(d), "new_closure_day",
+                                                    "not_billed_closure"))
+        to_cancel = {x.id for x in affected if x.kind == "occasional_care" and x.outcome == "cancelled"}
+        kept_occ = [o for o in occasionals if o.status == "accepted" and o.id not in to_cancel]
+        over = _days_over_capacity(contracts, kept_occ, hours, shut, est.capacity, est.slot_minutes, the_day, horizon) \
+            if capacity is not None and capacity < before["capacity"] else []
+        change = EstablishmentChange(est, preview, affected, over)
+        if preview:
+            await est.refresh_from_db()  # nothing saved: the answer shows the crèche as it is
+            return change
+        blocking = [x for x in affected if x.outcome == "blocks_change"]
+        if blocking:
+            raise Conflict("Ces horaires laisseraient des contrats hors des heures d'ouverture : révisez-les d'abord.",
+                           code="CONTRACTS_OUTSIDE_OPENING_HOURS", field="openingHours",
+                           details={"contractIds": sorted({x.id for x in blocking})})
+        if any(x.outcome == "to_decide" for x in affected):
+            raise ValidationError("Des accueils occasionnels sont concernés : prévisualisez puis choisissez de les "
+                                  "maintenir ou de les annuler.", code="AFFECTED_BOOKINGS_CHOICE_REQUIRED",
+                                  field="affectedBookings",
+                                  details={"occasionalCareIds": [x.id for x in affected if x.kind == "occasional_care"]})
+        await est.save()
+        cancelled = [x.id for x in affected if x.outcome == "cancelled"]
+        if cancelled:
+            await OccasionalCare.filter(id__in=cancelled).update(status="cancelled")
+        await audit(actor, "creche_establishment_updated", "creche_establishment", est.id, None, {
+            "before": before, "after": {"capacity": est.capacity, "slot_minutes": est.slot_minutes,
+                                        "opening_hours": est.opening_hours, "closure_days": est.closure_days},
+            "choice": on_affected, "cancelled": cancelled,
+            "kept": [x.id for x in affected if x.outcome == "kept"],
+            "closed_contract_days": [[x.id, x.day.isoformat()] for x in affected if x.kind == "contract_day" and x.day],
+            "days_over_capacity": [d.isoformat() for d in over]})
+        by_household: dict[int, list[AffectedBooking]] = {}
+        for x in affected:
+            by_household.setdefault(x.household_id, []).append(x)
+        for household_id, items in by_household.items():
+            def rows(outcome: str, items: list[AffectedBooking] = items) -> list[dict[str, Any]]:
+                return [{"child_first_name": x.child.first_name, "day": x.day, "start_time": x.start_time,
+                         "end_time": x.end_time} for x in items if x.outcome == outcome]
+            await notify_family(household_id, "establishment_changed", {
+                "establishment": est, "cancelled": rows("cancelled"), "kept": rows("kept"),
+                "closures": rows("not_billed_closure")})
+    return change
 
 
 async def _intervals(est: Establishment, day: date, exclude_occasional: int | None = None) -> list[tuple[int, int]]:

@@ -34,7 +34,7 @@ CONTRACTS = "{ crecheContracts { total items { id status title } } }"
 SIGNED = "mutation($id: ID!, $file: Upload!) { returnCrecheContract(contractId: $id, file: $file) { id status statusLabel } }"
 VALIDATE_SIGNED = "mutation($id: ID!, $ok: Boolean!) { reviewCrecheContractSignature(contractId: $id, accept: $ok) { id status } }"
 ESTABLISH = """mutation($s: String!, $cap: Int) { updateCrecheEstablishment(serviceCode: $s, input: {capacity: $cap}) {
-  serviceCode capacity name town openingHours { weekday opens closes } } }"""
+  establishment { serviceCode capacity name town openingHours { weekday opens closes } } } }"""
 OCCASIONAL = """mutation($c: ID!, $s: String!, $d: Date!, $a: String!, $b: String!) {
   requestCrecheOccasionalCare(childId: $c, serviceCode: $s, day: $d, startTime: $a, endTime: $b) { id status } }"""
 DECIDE_OCC = "mutation($id: ID!, $ok: Boolean!) { decideCrecheOccasionalCare(id: $id, accept: $ok) { id status } }"
@@ -181,7 +181,7 @@ async def test_occasional_care_capacity_and_opening_hours(gql):
     agent = await gql.as_user(await make_staff("rit@example.org", services=[RIT]))
     stranger = await gql.as_user(await make_staff("pap@example.org", services=[PAP]))
     assert await stranger.code(ESTABLISH, s=RIT, cap=1) == "FORBIDDEN"
-    est = (await agent.ok(ESTABLISH, s=RIT, cap=1))["updateCrecheEstablishment"]
+    est = (await agent.ok(ESTABLISH, s=RIT, cap=1))["updateCrecheEstablishment"]["establishment"]
     assert est["capacity"] == 1 and est["openingHours"][0] == {"weekday": 1, "opens": "07:30", "closes": "18:30"}
     day = next_monday()
 
