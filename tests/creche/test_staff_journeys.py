@@ -14,7 +14,14 @@ from core.files.models import StoredFile
 from core.households.models import AuditLog
 from core.timeutil import today
 from plugins.creche import service
-from plugins.creche.models import Absence, Attendance, Contract, Establishment, OccasionalCare, PlaceRequest
+from plugins.creche.models import (
+    Absence,
+    Attendance,
+    Contract,
+    Establishment,
+    OccasionalCare,
+    PlaceRequest,
+)
 from tests.conftest import make_staff
 from tests.creche.test_api import (
     ABSENCE,
