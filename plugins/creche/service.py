@@ -748,7 +748,7 @@ async def planning(actor: Actor, household_id: int | None, start: date, end: dat
     contracts = await Contract.filter(child_id__in=ids, start_date__lte=end).exclude(status=ContractStatus.DRAFT)
     attendance = await Attendance.filter(child_id__in=ids, day__gte=start, day__lte=end)
     absences = await Absence.filter(child_id__in=ids, start_date__lte=end, end_date__gte=start).exclude(status="refused")
-    occasionals = await OccasionalCare.filter(child_id__in=ids, day__gte=start, day__lte=end).exclude(status="refused")
+    occasionals = await OccasionalCare.filter(child_id__in=ids, day__gte=start, day__lte=end).exclude(status__in=("refused", "cancelled"))
     waiting = await PlaceRequest.filter(child_id__in=ids, status__in=OPEN_REQUEST)
     if actor.is_staff and not actor.is_admin:  # agents only see their crèches
         mine = {e.id for e in ests.values() if e.service_code in visible_services(actor)}
@@ -964,7 +964,7 @@ async def report_absence(actor: Actor, child_ids: list[int], from_date: date, to
         child = await _child(actor, child_id)
         contract = await Contract.filter(child=child, status__in=ACTIVE_CONTRACT, start_date__lte=to_date) \
             .order_by("-start_date").first()
-        occ = await OccasionalCare.filter(child=child, day__gte=from_date, day__lte=to_date).exclude(status="refused").first()
+        occ = await OccasionalCare.filter(child=child, day__gte=from_date, day__lte=to_date).exclude(status__in=("refused", "cancelled")).first()
         est_id = contract.establishment_id if contract else occ.establishment_id if occ else None  # type: ignore[attr-defined]
         if actor.is_staff and est_id is not None and not _staff_sees(actor, ests[est_id].service_code):
             raise NotFound("enfant")  # another crèche's child: like a missing one
@@ -987,9 +987,9 @@ async def report_absence(actor: Actor, child_ids: list[int], from_date: date, to
             row.establishment = ests[est_id]
             if actor.is_staff:
                 # Recorded by the crèche itself: validated at once, deduction by the rules, family told.
-                row.kind, row.status = "absence", "validated"
+                row.status = "validated"
                 row.deductible = bool(rules.deductible_days(motive, stored is not None, from_date, to_date, cfg))
-                await row.save(update_fields=["kind", "status", "deductible"])
+                await row.save(update_fields=["status", "deductible"])
                 await audit(actor, "creche_absence_recorded", "creche_absence", row.id, child.household_id,  # type: ignore[attr-defined]
                             {"from": from_date.isoformat(), "to": to_date.isoformat(), "motive": motive})
                 await notify_family(child.household_id, "absence_reviewed", {  # type: ignore[attr-defined]

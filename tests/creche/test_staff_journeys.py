@@ -168,7 +168,8 @@ async def test_establishment_edit_preview_then_explicit_choice(gql, mailbox):
     stranger = await gql.as_user(await make_staff("pap@example.org", services=[PAP]))
     fam = await gql.as_user(user)
     monday = next_monday()
-    wednesday = monday + timedelta(days=2)
+    wednesday = next(monday + timedelta(days=i) for i in (2, 1, 3, 4)
+                     if public_holiday(monday + timedelta(days=i)) is None)  # an open weekday of that week
     occ = (await agent.ok(BOOK, **booking(other_kids[0], wednesday, startTime="16:00", endTime="18:00")))
     occ_id = occ["bookCrecheOccasionalCare"]["id"]
     await delivered(mailbox, other_user.email)
@@ -213,6 +214,14 @@ async def test_establishment_edit_preview_then_explicit_choice(gql, mailbox):
     days = {d["date"]: d["status"] for p in planning["crechePlanning"] if p["childId"] == str(kids[0].id)
             for d in p["days"]}
     assert days[monday.isoformat()] is None
+    # the cancelled occasional care leaves the other family's planning
+    other = await (await gql.as_user(other_user)).ok(
+        "query($m: YearMonth!) { crechePlanning(month: $m) { childId days { date status plannedArrival } } }",
+        m=wednesday.strftime("%Y-%m"))
+    other_days = {d["date"]: d for p in other["crechePlanning"] if p["childId"] == str(other_kids[0].id)
+                  for d in p["days"]}
+    assert other_days[wednesday.isoformat()]["plannedArrival"] is None
+    assert other_days[wednesday.isoformat()]["status"] not in ("BOOKED", "TO_VALIDATE")
 
 
 async def test_establishment_edit_keep_contracts_and_capacity(gql, mailbox):
