@@ -42,7 +42,18 @@ def pascal(plugin: str) -> str:
     return "".join(part.capitalize() for part in plugin.split("_"))
 
 
-def _area_of_module(module: str) -> str:
+def _plugin_packages() -> dict[str, str]:
+    """`{package: plugin name}` of the installed plugins (`plugins.creche` → creche, `cantine` → cantine)."""
+    from core.plugins import available_plugins
+
+    return {path.rsplit(".", 1)[0] if "." in path else path: name for name, path in available_plugins().items()}
+
+
+def _area_of_module(module: str, packages: dict[str, str] | None = None) -> str:
+    """The plugin whose package holds `module` (shipped or third-party), else "core"."""
+    for package, name in sorted((packages or _plugin_packages()).items(), key=lambda item: -len(item[0])):
+        if module == package or module.startswith(package + "."):
+            return name
     parts = module.split(".")
     return parts[1] if parts[0] == "plugins" and len(parts) > 1 else "core"
 
@@ -55,6 +66,7 @@ def _origin_module(definition: object) -> str:
 def type_areas(schema: strawberry.Schema) -> dict[str, str]:
     """`{GraphQL type name: area}` from the Python module that declares each type."""
     areas: dict[str, str] = {}
+    packages = _plugin_packages()
     for name in schema._schema.type_map:
         if name.startswith("__") or name in BUILTIN_SCALARS or name in ROOTS:
             continue
@@ -64,13 +76,14 @@ def type_areas(schema: strawberry.Schema) -> dict[str, str]:
                 and name.endswith("Page") and module == "core.graphql_support":
             # Page[T] specialised: the area of T
             module = _origin_module(schema.get_type_by_name(name[: -len("Page")])) or module
-        areas[name] = _area_of_module(module) if module.startswith(("core", "plugins")) else "core"
+        areas[name] = _area_of_module(module, packages) if module else "core"
     return areas
 
 
 def root_field_areas(schema: strawberry.Schema) -> dict[tuple[str, str], str]:
     """`{(root, GraphQL field name): area}` from the class each root field was declared on."""
     out: dict[tuple[str, str], str] = {}
+    packages = _plugin_packages()
     for root in ROOTS:
         definition = schema.get_type_by_name(root)
         if definition is None:
@@ -78,7 +91,7 @@ def root_field_areas(schema: strawberry.Schema) -> dict[tuple[str, str], str]:
         for field in definition.fields:  # type: ignore[union-attr]
             name = schema.config.name_converter.get_graphql_name(field)
             module = getattr(field.origin, "__module__", "") if field.origin else ""
-            out[(root, name)] = _area_of_module(module)
+            out[(root, name)] = _area_of_module(module, packages)
     return out
 
 
