@@ -105,7 +105,7 @@ class Baseline:
                            "paidCents": i["paid_cents"], "creditedCents": i["credited_cents"],
                            "balanceCents": balance(i), "status": i["status"]} for i in invoices],
             },
-            "messageUnreadCount": unread[0]["n"],
+            "messagerieUnreadCount": unread[0]["n"],
         }}
 
 

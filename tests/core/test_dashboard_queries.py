@@ -28,6 +28,6 @@ async def test_home_page_query_count_does_not_grow_with_rows(gql):
     big, big_data = await _statements(gql, "grand@example.org", children=4, months=12, documents=3, threads=4)
     assert len(small_data["myHousehold"]["children"]) == 1 and len(big_data["myHousehold"]["children"]) == 4
     assert len(big_data["myDocuments"]) == 12 and big_data["myInvoices"]["count"] == 24
-    assert big_data["messageUnreadCount"] == 4
+    assert big_data["messagerieUnreadCount"] == 4
     assert small == big, (small, big)
     assert big <= MAX_STATEMENTS, big
