@@ -91,6 +91,34 @@ class ServiceConfig:
 
 
 @dataclass(frozen=True, config=STRICT)
+class PesConfig:
+    """The codes of a régie's budget in Hélios, for the PES V2 ORMC export (`[regies.pes]`, docs/pes.md).
+
+    Given by the comptable public (the SGC): every key without a default is required once the table
+    exists, and each is checked against the format of the DGFiP PES V2 schema (the type named in the
+    comment, from `PES_V2/Class_EntetePES.xsd` and `NS_Recette/r0/Class_LigneTitreAller.xsd`)."""
+
+    # EnTetePES/IdPost (Base_TexteCodique7): the poste comptable's codique, 6 or 7 digits (or 02A/02B + 3-4 digits).
+    id_post: Annotated[str, Field(pattern=r"^(\d{6,7}|02[AB]\d{3,4})$")]
+    # EnTetePES/IdColl (Base_Num14_Light): the budget collectivité's SIRET, 14 digits.
+    id_coll: Annotated[str, Field(pattern=r"^\d{14}$")]
+    # EnTetePES/CodCol (Base_CodeCol3): the collectivité's code in Hélios, 3 characters.
+    cod_col: Annotated[str, Field(pattern=r"^[0-9A-Z]{3}$")]
+    # EnTetePES/CodBud (Base_CodeBud2): the budget's code, 2 characters.
+    cod_bud: Annotated[str, Field(pattern=r"^[0-9A-Z]{2}$")]
+    # InfoLignePiece/CodProdLoc (Base_Alphanum4): the local product code of every line…
+    cod_prod_loc: Annotated[str, Field(pattern=r"^[0-9A-Za-z]{1,4}$")]
+    # …or per service code (`[regies.pes.products] alsh = "ALSH"`), the lines of other services keeping cod_prod_loc.
+    products: dict[str, Annotated[str, Field(pattern=r"^[0-9A-Za-z]{1,4}$")]] = Field(default_factory=dict)
+    # InfoLignePiece/Nature (Base_Num12): the imputation by nature; the schema proposes 588 for ORMC titres.
+    nature: Annotated[str, Field(pattern=r"^\d{1,12}$")] = "588"
+    # InfoLignePiece/Fonction (Base_Num10_Light): the function code (M14, M52, M57, M71 only); "" = not sent.
+    fonction: Annotated[str, Field(pattern=r"^(\d{1,10})?$")] = ""
+    libelle_col_bud: Annotated[str, Field(max_length=38)] = ""  # EnTetePES/LibelleColBud, optional
+    objet: Annotated[str, Field(max_length=160)] = ""  # BlocBordereau/Objet; "" = « Factures <régie> <période> »
+
+
+@dataclass(frozen=True, config=STRICT)
 class RegieConfig:
     """A régie: the public cash office that bills (own invoice numbers) and collects (own ICS)."""
 
@@ -121,6 +149,8 @@ class RegieConfig:
     comptable: str = ""
     desk_hours: str = ""
     desk_means: str = ""
+    # Hélios codes for the PES V2 ORMC export of the régie's invoices (None: the export refuses, PES_NOT_CONFIGURED).
+    pes: PesConfig | None = None
 
 
 @dataclass(frozen=True, config=STRICT)
@@ -605,6 +635,10 @@ def cross_check(cfg: ConfigFile, origin: ConfigOrigin) -> list[str]:
                 BIC(regie.creditor_bic)
             except SchwiftyException as exc:
                 lines.append(origin.line(("regies", i, "creditor_bic"), f"BIC invalide ({exc})"))
+        for service_code in (regie.pes.products if regie.pes else {}):
+            if service_code not in services:
+                lines.append(origin.line(("regies", i, "pes", "products", service_code),
+                                         f"service « {service_code} » inconnu"))
     for i, activity in enumerate(cfg.billing.activities):
         if activity.service and activity.service not in services:
             lines.append(origin.line(("billing", "activities", i, "service"), f"service « {activity.service} » inconnu"))

@@ -22,8 +22,13 @@ MODEL_MODULES = [f"core.{area}.models" for area in
                  ("accounts", "households", "files", "documents", "demarches", "news", "billing", "mail", "ops")]
 
 
+# GraphQL modules of a part of an area, registered like the areas' own (the PES export of billing).
+EXTRA_GRAPHQL_MODULES = ("core.billing.pes_graphql",)
+
+
 def _graphql_modules() -> list[ModuleType]:
-    return [importlib.import_module(f"core.{area}.graphql") for area in AREAS]
+    return [importlib.import_module(name) for name in
+            (*(f"core.{area}.graphql" for area in AREAS), *EXTRA_GRAPHQL_MODULES)]
 
 
 @hookimpl

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import typer
 
@@ -45,3 +46,38 @@ def register_cli(app: typer.Typer) -> None:
         console.print(f"[green]{result.invoices} facture(s)[/green], {result.lines} ligne(s), "
                       f"{euros(result.total_cents)} ; {result.skipped_lines} ligne(s) déjà facturée(s) ignorée(s) "
                       f"sur {result.households} foyer(s).")
+
+    @billing_app.command("pes")
+    def billing_pes(regie: str = typer.Option(..., help="Code of the régie ([[regies]] code)."),
+                    start: str = typer.Option(..., help="First issue date of the invoices (YYYY-MM-DD)."),
+                    end: str = typer.Option(..., help="Last issue date of the invoices (YYYY-MM-DD), same year."),
+                    output: str = typer.Option("", help="Where to write the XML (default: its name, here).")) -> None:
+        """PES V2 ORMC file of a régie's invoices for the comptable public (each invoice exported once)."""
+        from pathlib import Path
+
+        from rich.console import Console
+
+        from core.billing.service import export_pes, pes_export_content
+        from core.cli import run_with_db
+        from core.errors import PortailError
+        from core.formatting import euros
+
+        first, last = _date(start, "--start"), _date(end, "--end")
+        console = Console()
+
+        async def build() -> tuple[Any, bytes]:
+            export = await export_pes(None, regie, first, last)
+            content = await pes_export_content(export)
+            return export, content
+
+        try:
+            export, content = run_with_db(build)
+        except PortailError as exc:
+            console.print(f"[red]{exc.code}[/red] : {exc.message}")
+            raise typer.Exit(1) from None
+        target = Path(output or export.file_name)
+        target.write_bytes(content)
+        console.print(f"[green]Bordereau {export.exercice}/{export.bordereau_number}[/green] : "
+                      f"{export.invoices_count} facture(s), {euros(export.total_cents)} -> {target}")
+        for item in export.left_out:
+            console.print(f"[yellow]écartée[/yellow] {item['number']} : {item['reason']}")

@@ -173,3 +173,54 @@ class PayfipOperation(Model):
 
     class Meta:
         table = "core_payfip_operation"
+
+
+class PesSequence(Model):
+    """Next PES bordereau number (IdBord) of a régie for an exercice: unique per budget, exercice and
+    type of bordereau, checked sequential by Hélios (Class_BordereauRecetteAller.xsd). The row is
+    locked by each export, which serialises the exports of one régie."""
+
+    id = fields.IntField(primary_key=True)
+    regie_code = fields.CharField(max_length=40)
+    exercice = fields.IntField()
+    next_number = fields.IntField(default=1)
+
+    class Meta:
+        table = "core_pes_sequence"
+        unique_together = (("regie_code", "exercice"),)
+
+
+class PesExport(Model):
+    """One PES V2 ORMC file built for a régie (docs/pes.md): its bordereau, period, author, file."""
+
+    id = fields.IntField(primary_key=True)
+    regie_code = fields.CharField(max_length=40)
+    exercice = fields.IntField()
+    bordereau_number = fields.IntField()
+    period_start = fields.DateField()
+    period_end = fields.DateField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    created_by = fields.ForeignKeyField("core.User", related_name="pes_exports", null=True, on_delete=fields.SET_NULL)
+    invoices_count = fields.IntField()
+    total_cents = fields.BigIntField()
+    file = fields.ForeignKeyField("core.StoredFile", related_name="pes_exports", on_delete=fields.RESTRICT)
+    file_name = fields.CharField(max_length=120)
+    # Invoices of the period left out (incomplete debtor): [{"invoice_id", "number", "reason"}].
+    left_out = fields.JSONField(default=list)
+
+    class Meta:
+        table = "core_pes_export"
+        unique_together = (("regie_code", "exercice", "bordereau_number"),)
+
+
+class PesExportInvoice(Model):
+    """An invoice carried by a PES export: unique, so an invoice is handed to the comptable once."""
+
+    id = fields.IntField(primary_key=True)
+    export = fields.ForeignKeyField("core.PesExport", related_name="items", on_delete=fields.CASCADE)
+    invoice = fields.OneToOneField("core.Invoice", related_name="pes_export_item", on_delete=fields.RESTRICT)
+    piece_number = fields.IntField()
+    amount_cents = fields.BigIntField()
+
+    class Meta:
+        table = "core_pes_export_invoice"

@@ -615,9 +615,14 @@ def invoice_mentions(invoice: Invoice) -> rules.InvoiceMentions | None:
 
 
 async def invoice_pdf(actor: Actor, invoice_id: int | str) -> tuple[Invoice, bytes]:
+    invoice = await get_invoice_for(actor, invoice_id)
+    return invoice, await render_invoice_pdf(invoice)
+
+
+async def render_invoice_pdf(invoice: Invoice) -> bytes:
+    """The invoice's PDF (the avis des sommes à payer); the caller checked who may have it."""
     from core.pdf import render_pdf
 
-    invoice = await get_invoice_for(actor, invoice_id)
     lines = await InvoiceLine.filter(invoice_id=invoice.id).order_by("child_name", "id")
     groups: dict[str, list[InvoiceLine]] = defaultdict(list)
     for line in lines:
@@ -627,14 +632,13 @@ async def invoice_pdf(actor: Actor, invoice_id: int | str) -> tuple[Invoice, byt
         groups[head].append(line)
     household = await Household.get(id=invoice.household_id)  # type: ignore[attr-defined]
     corrects = await Invoice.get_or_none(id=invoice.corrects_id) if invoice.corrects_id else None  # type: ignore[attr-defined]
-    pdf = await render_pdf("pdf/invoice.html", {
+    return await render_pdf("pdf/invoice.html", {
         "invoice": invoice, "household": household, "referent": await _referent(household.id),
         "regie": get_settings().regie(invoice.regie_code), "groups": list(groups.items()),
         "balance_cents": invoice.balance_cents, "corrects": corrects,
         "status_label": STATUS_LABELS.get(invoice.status, invoice.status),
         "mentions": invoice_mentions(invoice),
     })
-    return invoice, pdf
 
 
 STATUS_LABELS = {rules.STATUS_UNPAID: "Non soldée", rules.STATUS_PARTIAL: "Partiellement payée",
@@ -713,3 +717,210 @@ async def household_unpaid_invoices(household_id: int) -> list[Invoice]:
     """Every invoice of a household, all régies, with something left to pay (booking checks)."""
     query = Invoice.filter(household_id=household_id, kind=InvoiceKind.INVOICE).exclude(status=rules.STATUS_PAID)
     return [i for i in await query.order_by("id") if i.balance_cents > 0]
+
+
+# ---- PES V2 ORMC export (Trésor public, docs/pes.md) ---------------------------------------------
+
+
+@dataclass
+class PesPlan:
+    """What an export of a period would carry: the titres, and the invoices left out with why."""
+
+    pieces: list[Any] = field(default_factory=list)  # core.billing.pes.PesPiece
+    invoice_ids: list[int] = field(default_factory=list)
+    left_out: list[dict[str, Any]] = field(default_factory=list)
+    already_exported: int = 0
+
+
+def pes_settings(regie_code: str) -> Any:
+    """The régie's `[regies.pes]` codes, or PES_NOT_CONFIGURED naming what to add."""
+    regie = get_settings().regie(regie_code)
+    if regie is None:
+        raise NotFound("régie")
+    if regie.pes is None:
+        raise ValidationError(
+            f"La régie « {regie.name} » n'a pas ses codes Hélios : ajoutez la table [regies.pes] "
+            "(id_post, id_coll, cod_col, cod_bud, cod_prod_loc) à sa configuration.",
+            code="PES_NOT_CONFIGURED", field="regieCode", details={"regie": regie_code})
+    return regie
+
+
+def _pes_period(start: date, end: date) -> None:
+    if end < start:
+        raise ValidationError("La fin de période précède son début.", code="INVALID_PERIOD", field="end")
+    if start.year != end.year:
+        # One bordereau belongs to one exercice (BlocBordereau/Exer).
+        raise ValidationError("Un bordereau PES couvre un seul exercice : la période doit tenir dans une année.",
+                              code="INVALID_PERIOD", field="end")
+
+
+async def _pes_lines(invoice: Invoice, codes: Any) -> list[Any]:
+    """The invoice's LigneDePiece: its standing lines summed per product code, or one line for the
+    amount still due when a credit note changed it by an amount (lines no longer add up)."""
+    from core.billing.pes import PesLine
+
+    amount = invoice.total_cents - invoice.credited_cents
+    lines = await InvoiceLine.filter(invoice_id=invoice.id, cancelled_at__isnull=True).order_by("id")
+    groups: dict[str, list[InvoiceLine]] = defaultdict(list)
+    for line in lines:
+        groups[codes.products.get(line.service_code, codes.cod_prod_loc)].append(line)
+    sums = {code: sum(li.amount_cents for li in rows) for code, rows in groups.items()}
+    if groups and sum(sums.values()) == amount and all(v > 0 for v in sums.values()):
+        out = []
+        for code, rows in groups.items():
+            labels = list(dict.fromkeys(li.designation for li in rows))
+            out.append(PesLine(label="; ".join(labels), product_code=code, nature=codes.nature,
+                               fonction=codes.fonction, amount_cents=sums[code]))
+        return out
+    code = max(sums, key=lambda c: sums[c]) if sums else codes.cod_prod_loc
+    return [PesLine(label=f"Facture {invoice.number} après avoir", product_code=code, nature=codes.nature,
+                    fonction=codes.fonction, amount_cents=amount)]
+
+
+async def _pes_plan(regie: Any, start: date, end: date) -> PesPlan:
+    from core.billing.models import PesExportInvoice
+    from core.billing.pes import PesAttachment, PesDebtor, PesPiece, ascii_name, debtor_problem
+    from core.households.rules import postal_address
+
+    codes = regie.pes
+    invoices = await Invoice.filter(regie_code=regie.code, kind=InvoiceKind.INVOICE, issued_on__gte=start,
+                                    issued_on__lte=end).order_by("issued_on", "id")
+    exported = set(await PesExportInvoice.filter(invoice_id__in=[i.id for i in invoices])
+                   .values_list("invoice_id", flat=True)) if invoices else set()
+    plan = PesPlan(already_exported=len(exported))
+    households = {h.id: h for h in await Household.filter(id__in={i.household_id for i in invoices})}  # type: ignore[attr-defined]
+    referents: dict[int, Responsable] = {}
+    for resp in await Responsable.filter(household_id__in=list(households)).order_by("-rank", "-id"):
+        referents[resp.household_id] = resp  # type: ignore[attr-defined]  # lowest rank wins
+    for invoice in invoices:
+        if invoice.id in exported or invoice.total_cents - invoice.credited_cents <= 0:
+            continue  # exported once already; or cancelled by credit notes: nothing to recover
+        household = households[invoice.household_id]  # type: ignore[attr-defined]
+        resp = referents.get(household.id)
+        debtor = PesDebtor(reference=str(household.id), civility=resp.civility if resp else "",
+                           last_name=resp.last_name if resp else "", first_name=resp.first_name if resp else "",
+                           address=postal_address(household))
+        problem = debtor_problem(debtor)
+        if problem:
+            plan.left_out.append({"invoice_id": invoice.id, "number": invoice.number, "reason": problem})
+            continue
+        pdf = await render_invoice_pdf(invoice)
+        piece = PesPiece(
+            id_pce=len(plan.pieces) + 1, debt_number=invoice.id, invoice_number=invoice.number,
+            label=f"Facture {invoice.number} du {invoice.period_start:%d/%m/%Y} au {invoice.period_end:%d/%m/%Y}",
+            debtor=debtor, lines=tuple(await _pes_lines(invoice, codes)),
+            attachment=PesAttachment(id_unique=f"{codes.id_coll}F{invoice.id}",
+                                     file_name=ascii_name(f"facture-{invoice.number}.pdf"),
+                                     description=f"Facture {invoice.number}", content=pdf))
+        plan.pieces.append(piece)
+        plan.invoice_ids.append(invoice.id)
+    return plan
+
+
+async def _ensure_pes_sequence(regie_code: str, exercice: int) -> None:
+    from core.billing.models import PesSequence
+
+    if await PesSequence.exists(regie_code=regie_code, exercice=exercice):
+        return
+    try:
+        async with in_transaction():
+            await PesSequence.create(regie_code=regie_code, exercice=exercice, next_number=1)
+    except IntegrityError:
+        pass  # created by a concurrent export
+
+
+async def export_pes(actor: Actor | None, regie_code: str, start: date, end: date) -> Any:
+    """Build the PES V2 ORMC file of the régie's invoices issued from `start` to `end` (issue date),
+    each invoice once: the ones already exported are left out; PES_ALREADY_EXPORTED when nothing new
+    is left, PES_NOTHING_TO_EXPORT when the period has no invoice to hand over. `actor` None = the
+    system (CLI). Exports of one régie run one at a time (the bordereau sequence row is locked), and
+    an invoice carried twice would break the unique `PesExportInvoice.invoice`."""
+    from core.billing.models import PesExport, PesExportInvoice, PesSequence
+    from core.billing.pes import PesBordereau, PesHeader, ascii_name, build_pes
+    from core.db import lock_rows
+    from core.files.service import store_bytes
+
+    user = None
+    if actor is not None:
+        user = require_staff(actor)
+        if get_settings().regie(regie_code) is None:
+            raise NotFound("régie")
+        require_regie_staff(actor, regie_code)  # FORBIDDEN for an agent of another régie's services
+    regie = pes_settings(regie_code)
+    _pes_period(start, end)
+    exercice = start.year
+    settings = get_settings()
+    await _ensure_pes_sequence(regie.code, exercice)
+    async with in_transaction():
+        seq_row = await PesSequence.get(regie_code=regie.code, exercice=exercice)
+        seq = (await lock_rows(PesSequence, [seq_row.id]))[0]
+        plan = await _pes_plan(regie, start, end)
+        if not plan.pieces:
+            if plan.already_exported and not plan.left_out:
+                raise Conflict(f"Les {plan.already_exported} facture(s) de la période ont déjà été exportées.",
+                               code="PES_ALREADY_EXPORTED", details={"alreadyExported": plan.already_exported})
+            reasons = "; ".join(f"{x['number']} : {x['reason']}" for x in plan.left_out[:10])
+            raise ValidationError("Aucune facture à exporter sur la période"
+                                  + (f" (écartées : {reasons})." if reasons else "."),
+                                  code="PES_NOTHING_TO_EXPORT", field="start",
+                                  details={"leftOut": len(plan.left_out)})
+        created_on = today()
+        number = seq.next_number
+        file_name = ascii_name(f"PES_ORMC_{regie.code}_{exercice}_{number:05d}.xml")
+        codes = regie.pes
+        header = PesHeader(file_name=file_name, emitter=settings.community.name,
+                           emitter_address=settings.community.address, created_on=created_on,
+                           id_post=codes.id_post, id_coll=codes.id_coll, cod_col=codes.cod_col,
+                           cod_bud=codes.cod_bud, libelle_col_bud=codes.libelle_col_bud)
+        label = codes.objet or f"Factures {regie.name} du {start:%d/%m/%Y} au {end:%d/%m/%Y}"
+        bordereau = PesBordereau(exercice=exercice, number=number, issued_on=created_on, label=label,
+                                 pieces=tuple(plan.pieces))
+        content = build_pes(header, bordereau)
+        stored = await store_bytes(file_name, content, household_id=None, uploaded_by_id=user.id if user else None,
+                                   trusted_type="application/xml")
+        export = await PesExport.create(
+            regie_code=regie.code, exercice=exercice, bordereau_number=number, period_start=start, period_end=end,
+            created_by=user, invoices_count=len(plan.pieces), total_cents=bordereau.amount_cents, file=stored,
+            file_name=file_name, left_out=plan.left_out)
+        await PesExportInvoice.bulk_create([
+            PesExportInvoice(export_id=export.id, invoice_id=iid, piece_number=p.id_pce, amount_cents=p.amount_cents)
+            for iid, p in zip(plan.invoice_ids, plan.pieces, strict=True)])
+        await PesSequence.filter(id=seq.id).update(next_number=number + 1)
+    log.info("pes export %s: régie %s, bordereau %s/%s, %s invoice(s)", export.id, regie.code, exercice, number,
+             len(plan.pieces))
+    return export
+
+
+async def pes_exports(actor: Actor, regie_code: str | None = None) -> Any:
+    """Past exports the caller may see (régies of their services; admins: all), newest first."""
+    from core.billing.models import PesExport
+
+    regies = staff_regies(actor)
+    qs = PesExport.all()
+    if regie_code:
+        qs = qs.filter(regie_code=regie_code)
+    if regies is not None:
+        qs = qs.filter(regie_code__in=sorted(regies))
+    return qs.order_by("-created_at", "-id")
+
+
+async def pes_export_file(actor: Actor, object_id: str) -> tuple[Any, bytes]:
+    """The export and its XML bytes, for staff of its régie (NOT_FOUND for anyone else)."""
+    from core.billing.models import PesExport
+
+    require_user(actor)
+    export = await PesExport.get_or_none(id=download_id(object_id, "export PES"))
+    if export is None or not actor.is_staff:
+        raise NotFound("export PES")
+    regies = staff_regies(actor)
+    if regies is not None and export.regie_code not in regies:
+        raise NotFound("export PES")
+    return export, await pes_export_content(export)
+
+
+async def pes_export_content(export: Any) -> bytes:
+    """The XML bytes of an export (the caller checked who may have them)."""
+    from core.files.models import StoredFile
+    from core.files.service import read_bytes
+
+    return read_bytes(await StoredFile.get(id=export.file_id))
