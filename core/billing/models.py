@@ -191,7 +191,9 @@ class PesSequence(Model):
 
 
 class PesExport(Model):
-    """One PES V2 ORMC file built for a régie (docs/pes.md): its bordereau, period, author, file."""
+    """One PES V2 ORMC file built for a régie (docs/pes.md): its bordereau, period, author, file.
+    Not a household's data (its file has no household); each household's part is its
+    `PesExportInvoice` rows. Purged with the invoices it carried (core/rgpd/service.py)."""
 
     id = fields.IntField(primary_key=True)
     regie_code = fields.CharField(max_length=40)
@@ -218,7 +220,8 @@ class PesExportInvoice(Model):
 
     id = fields.IntField(primary_key=True)
     export = fields.ForeignKeyField("core.PesExport", related_name="items", on_delete=fields.CASCADE)
-    invoice = fields.OneToOneField("core.Invoice", related_name="pes_export_item", on_delete=fields.RESTRICT)
+    invoice = fields.ForeignKeyField("core.Invoice", related_name="pes_export_items", unique=True,
+                                     on_delete=fields.RESTRICT)
     piece_number = fields.IntField()
     amount_cents = fields.BigIntField()
 

@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('export', fields.ForeignKeyField('core.PesExport', source_field='export_id', db_constraint=True, to_field='id', related_name='items', on_delete=OnDelete.CASCADE)),
-                ('invoice', fields.OneToOneField('core.Invoice', source_field='invoice_id', db_constraint=True, to_field='id', related_name='pes_export_item', on_delete=OnDelete.RESTRICT)),
+                ('invoice', fields.ForeignKeyField('core.Invoice', source_field='invoice_id', unique=True, db_constraint=True, to_field='id', related_name='pes_export_items', on_delete=OnDelete.RESTRICT)),
                 ('piece_number', fields.IntField()),
                 ('amount_cents', fields.BigIntField()),
             ],

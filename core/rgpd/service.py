@@ -285,6 +285,7 @@ async def _purge_accounting(policy: RetentionPolicy, today: date, dry_run: bool)
         counts["erased_debtors"] = len(debtors)
         return counts
     if ids:
+        await _purge_pes_exports(ids)
         await PayfipOperation.filter(invoice_id__in=ids).delete()
         await Payment.filter(invoice_id__in=ids).delete()
         notes = Invoice.filter(corrects_id__in=ids)
@@ -297,6 +298,17 @@ async def _purge_accounting(policy: RetentionPolicy, today: date, dry_run: bool)
         await erase_household(household_id, keep_debtor=False)
     counts["erased_debtors"] = len(debtors)
     return counts
+
+
+async def _purge_pes_exports(invoice_ids: list[int]) -> None:
+    """A PES export's record of these invoices goes with them; an export left with none goes too (its
+    file, which holds the debtors' names and PDFs, is then an orphan purged below)."""
+    from core.billing.models import PesExport, PesExportInvoice
+
+    export_ids = set(await PesExportInvoice.filter(invoice_id__in=invoice_ids).values_list("export_id", flat=True))
+    await PesExportInvoice.filter(invoice_id__in=invoice_ids).delete()
+    still = set(await PesExportInvoice.filter(export_id__in=list(export_ids) or [0]).values_list("export_id", flat=True))
+    await PesExport.filter(id__in=list(export_ids - still) or [0]).delete()
 
 
 async def _purge_orphan_files(policy: RetentionPolicy, today: date, dry_run: bool) -> int:

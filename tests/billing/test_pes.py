@@ -401,3 +401,20 @@ def test_cli_writes_the_file(tmp_path):
     assert V(root, ".//InfoLignePiece/CodProdLoc") == ["ALSH"] and V(root, ".//InfoLignePiece/MtHT") == ["42.50"]
     again = subprocess.run([*args, "--output", str(out)], env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 1 and "PES_ALREADY_EXPORTED" in again.stdout
+
+
+async def test_accounting_purge_takes_the_exports_with_their_invoices(lines_plugin):
+    """Past the accounting retention, the invoices go and so do the exports that carried them (and,
+    as orphans, their files: the XML holds the debtors' names and PDFs)."""
+    from core.files.models import StoredFile
+    from core.rgpd.service import run_retention
+
+    a = await _family("a@example.org", "ARNAUD")
+    await _bill(lines_plugin, [a])
+    export = await export_pes(None, "cdc", *APRIL)
+    assert await StoredFile.exists(id=export.file_id)
+    done = await run_retention(date(2040, 1, 2), dry_run=False)
+    assert done["core.invoices"] >= 2
+    assert not await Invoice.exists(household_id=a.id)
+    assert await PesExport.all().count() == 0 and await PesExportInvoice.all().count() == 0
+    assert not await StoredFile.exists(id=export.file_id)

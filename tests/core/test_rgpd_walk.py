@@ -17,9 +17,12 @@ from core.plugins import get_host
 from core.rgpd.walk import household_path
 from tests.conftest import make_family
 
-# Models that lead to a household but must not be in its export, with the reason. Empty today:
-# write the reason here before adding one.
-NOT_EXPORTED: dict[str, str] = {}
+# Models that lead to a household but must not be in its export, with the reason (write the reason
+# here before adding one).
+NOT_EXPORTED: dict[str, str] = {
+    "PesExport": "a régie's PES bordereau, reached only through its StoredFile (whose household is always null); "
+                 "each household's part is in PesExportInvoice, which is exported",
+}
 
 _counter = itertools.count(1)
 
