@@ -466,8 +466,8 @@ class PrelevementMutation:
 
     @strawberry.mutation(description=(
         f"Register a mandate signed on paper at the desk: ACTIVE at once, with the optional scan of the signed "
-        f"form; audited, the family is mailed. {STAFF}, for a household using one of the régie's services (or any "
-        "household for an admin). Errors: UNKNOWN_REGIE, FORBIDDEN, NOT_FOUND, REQUIRED, INVALID_IBAN, INVALID_BIC, "
+        f"form; audited, the family is mailed. {STAFF}, for any household, even one that uses none of the régie's "
+        "services yet (the mandate is then read through need-to-know like any other). Errors: UNKNOWN_REGIE, FORBIDDEN, NOT_FOUND, REQUIRED, INVALID_IBAN, INVALID_BIC, "
         "TOO_LONG, INVALID_START_MONTH, SIGNED_ON_IN_FUTURE, SIGNED_ON_TOO_OLD, MANDATE_EXISTS."))
     async def register_prelevement_paper_mandate(
             self, info: Info,

@@ -412,9 +412,11 @@ async def register_paper_mandate(actor: Actor, household_id: int | str, regie_co
                                  information: str = "", upload: Any = None) -> SepaMandate:
     """A mandate the debtor signed on paper at the régie's desk: active at once, signed on
     `signed_on`, with the same checks as the family's request and the optional scan of the signed form
-    as its signed document. Staff of the régie only (FORBIDDEN otherwise), for a household the agent
-    may see under the need-to-know rule through one of the régie's services (NOT_FOUND otherwise,
-    like a missing household). Audited; the family is mailed."""
+    as its signed document. Staff of the régie only (FORBIDDEN otherwise: an agent of one of the
+    services the régie bills, or an admin), for any existing household (NOT_FOUND otherwise): a family
+    signs at the desk before it uses any of the régie's services (any agent finds a household and reads
+    its file, core.permissions). Reading the mandate afterwards stays need-to-know. Audited; the family
+    is mailed."""
     from core.documents.models import Document, DocumentStatus
     from core.files.service import store_upload
     from core.households.models import AuditLog
@@ -426,9 +428,6 @@ async def register_paper_mandate(actor: Actor, household_id: int | str, regie_co
         hid = int(household_id)
     except (TypeError, ValueError):
         raise NotFound("foyer") from None
-    scope = await staff_need_to_know(actor, [hid])
-    if scope is not None and not scope[hid] & regie_services(regie_code):
-        raise NotFound("foyer")
     if not await Household.exists(id=hid):
         raise NotFound("foyer")
     form = _check_form(account_holder, iban, bic, bank_name, start_month, information)

@@ -97,13 +97,34 @@ async def test_who_may_register(gql):
     assert await alsh.code(REGISTER, h=str(household.id), input=paper()) == "FORBIDDEN"
     # The family itself: FORBIDDEN (it goes through requestPrelevementMandate).
     assert await (await gql.as_user(user)).code(REGISTER, h=str(household.id), input=paper()) == "FORBIDDEN"
-    # The régie's agent, but the household uses none of the régie's services: looks missing.
-    _, stranger, _ = await make_family("autre@example.org", name="MARTIN")
-    await uses_service(stranger, "alsh")
+    # The régie's agent, a household that does not exist: NOT_FOUND.
     agent = await stc_agent(gql)
-    assert await agent.code(REGISTER, h=str(stranger.id), input=paper()) == "NOT_FOUND"
     assert await agent.code(REGISTER, h="999999", input=paper()) == "NOT_FOUND"
     assert await SepaMandate.all().count() == 0
+
+
+async def test_desk_agent_registers_for_a_household_using_none_of_the_regies_services(gql, mailbox):
+    """A family signs at the St Caprais desk before its child starts at the crèche: the household uses
+    no service of the régie yet (only ALSH, billed by another régie), and the crèche's agent registers
+    the mandate all the same. Reading it afterwards stays need-to-know."""
+    user, newcomer, _ = await make_family("nouveaux@example.org", name="MARTIN")
+    await uses_service(newcomer, "alsh")
+    agent = await stc_agent(gql)  # agent of creche_petit_a_petit, billed by st_caprais
+    done = (await agent.ok(REGISTER, h=str(newcomer.id), input=paper()))["registerPrelevementPaperMandate"]
+    assert done["status"] == "ACTIVE" and done["regieCode"] == "st_caprais" and done["version"] == 1
+    assert await SepaMandate.filter(household_id=newcomer.id, status=MandateStatus.ACTIVE).count() == 1
+    assert await AuditLog.exists(action="sepa_paper_mandate", household_id=newcomer.id)
+    # The family sees it and is mailed.
+    mine = (await (await gql.as_user(user)).ok("{ prelevementMandates { id status } }"))["prelevementMandates"]
+    assert mine == [{"id": done["id"], "status": "ACTIVE"}]
+    assert await mails(mailbox, "nouveaux@example.org") == ["Votre prélèvement automatique (St Caprais) est enregistré"]
+    # Still one live mandate per household and régie.
+    assert await agent.code(REGISTER, h=str(newcomer.id), input=paper()) == "MANDATE_EXISTS"
+    # The household's data stays need-to-know: once it uses the crèche, the agent reads the mandate.
+    assert await agent.code("query($id: ID!) { prelevementMandate(id: $id) { id } }", id=done["id"]) == "NOT_FOUND"
+    await uses_service(newcomer, "creche_petit_a_petit")
+    assert (await agent.ok("query($id: ID!) { prelevementMandate(id: $id) { id } }", id=done["id"])) \
+        == {"prelevementMandate": {"id": done["id"]}}
 
 
 async def test_same_checks_as_the_familys_request(gql):
