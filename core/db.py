@@ -171,3 +171,15 @@ async def bulk_insert(model: Any, rows: list[dict[str, Any]], batch_size: int = 
             values.append([convert(v, model) for convert, v in zip(converters, raw, strict=True)])
         await db.execute_many(sql, values)
     return len(rows)
+
+
+async def visible_page(query: Any, limit: int, offset: int, visible: Any, fields: tuple[str, ...],
+                       load: Any) -> tuple[int, list[Any]]:
+    """One page of an ordered queryset when what the caller may see is decided in Python (need-to-know,
+    core.permissions): `visible` filters light rows holding only `fields` (+ id), then `load(ids)` (a
+    queryset) reads the page's rows in full. `(total visible, page rows in the query's order)`."""
+    light = await query.only("id", *fields)
+    ids = [row.id for row in await visible(list(light))]
+    page = ids[offset:offset + limit]
+    by_id = {row.id: row for row in await load(page)} if page else {}
+    return len(ids), [by_id[i] for i in page if i in by_id]

@@ -69,8 +69,8 @@ async def test_admin_sees_outbox_family_does_not(gql):
     from tests.conftest import make_staff
 
     user, _, _ = await make_family()
-    assert await (await gql.as_user(user)).code("{ outbox { to } }") == "FORBIDDEN"
+    assert await (await gql.as_user(user)).code("{ outbox { items { to } } }") == "FORBIDDEN"
     admin = await make_staff("admin@example.org", role="admin")
     await gql.ok('mutation { requestPasswordReset(email: "famille@example.org") { ok } }')
-    outbox = (await (await gql.as_user(admin)).ok("{ outbox { to subject } }"))["outbox"]
+    outbox = (await (await gql.as_user(admin)).ok("{ outbox { items { to subject } } }"))["outbox"]["items"]
     assert outbox[0]["to"] == "famille@example.org"

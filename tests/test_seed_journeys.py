@@ -12,7 +12,7 @@ from core.billing.service import run_billing
 from core.billing.types import BillingPeriod
 from core.timeutil import today
 
-HOME = "{ home { alertCount alerts { code count } children { firstName } } }"
+HOME = "{ home { actionCount alerts { code count } children { firstName } } }"
 
 
 @pytest.fixture
@@ -34,10 +34,10 @@ async def test_creche_guide_family_side(demo, gql):
     assert [c["firstName"] for c in home["children"]] == ["Elena", "Valentine", "Luc", "Chloé"]
     codes = {a["code"] for a in home["alerts"]}
     assert "unread_messages" in codes  # « MESSAGES (2) »
-    assert home["alertCount"] == sum(a["count"] for a in home["alerts"])
+    assert home["actionCount"] == sum(a["count"] for a in home["alerts"])
 
     household = (await family.ok("{ myHousehold { name city familySituation children { firstName } } }"))["myHousehold"]
-    assert (household["name"], household["city"], household["familySituation"]) == ("TESTBO", "LATRESNE", "marie")
+    assert (household["name"], household["city"], household["familySituation"]) == ("TESTBO", "LATRESNE", "MARRIED")
 
     month = today().strftime("%Y-%m")
     planning = (await family.ok("query($m: YearMonth!) { crechePlanning(month: $m) { firstName days { status } } }", m=month))["crechePlanning"]
@@ -72,8 +72,8 @@ async def test_alsh_guide_family_side(demo, gql):
         entries += (await family.ok("query($m: YearMonth!) { alshPajPlanning(month: $m) { childName bookingNumber } }",
                                     m=month.isoformat()[:7]))["alshPajPlanning"]
     assert any("Junior" in e["childName"] for e in entries)
-    invoices = (await family.ok("{ myInvoices { count items { number } } }"))["myInvoices"]
-    assert invoices["count"] == len(invoices["items"])
+    invoices = (await family.ok("{ myInvoices { total hasMore items { number } } }"))["myInvoices"]
+    assert invoices["total"] == len(invoices["items"]) and not invoices["hasMore"]
 
 
 async def test_agents_see_their_services_only(demo, gql):

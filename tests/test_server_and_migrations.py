@@ -64,7 +64,7 @@ def test_demo_then_real_server_over_tcp(tmp_path):
             login = client.post("/graphql", json={"query": 'mutation { login(email: "patricia.testbo@demo.portail-famille.fr", password: "portail2024") { token } }'})
             assert login.json().get("errors") is None, login.text
             me = client.post("/graphql", json={"query": "{ me { email role } }"})  # the cookie is enough
-            assert me.json()["data"]["me"] == {"email": "patricia.testbo@demo.portail-famille.fr", "role": "family"}
+            assert me.json()["data"]["me"] == {"email": "patricia.testbo@demo.portail-famille.fr", "role": "FAMILY"}
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -32,7 +32,7 @@ from core.billing.models import (
 )
 from core.billing.types import BillingPeriod, InvoiceLineDraft
 from core.config import get_settings
-from core.db import bulk_insert
+from core.db import bulk_insert, visible_page
 from core.errors import Conflict, Forbidden, NotFound, ValidationError
 from core.files.service import download_id
 from core.formatting import euros
@@ -504,17 +504,25 @@ async def unpaid_invoices(regie_code: str, household_ids: list[int] | None = Non
 # ---- reads -----------------------------------------------------------------------------------
 
 
-async def family_invoices(actor: Actor, year: int | None = None) -> list[Invoice]:
+def family_invoices_query(actor: Actor, year: int | None = None) -> Any:
+    """The family's own invoices of `year` (all years when None), newest issue date first, then newest id."""
     hid = require_household(actor, actor.household_id)
     query = Invoice.filter(household_id=hid)
     if year is not None:
         check_year(year)
         query = query.filter(issued_on__gte=date(year, 1, 1), issued_on__lte=date(year, 12, 31))
-    return list(await query.order_by("-issued_on", "-id"))
+    return query.order_by("-issued_on", "-id")
+
+
+async def family_invoices(actor: Actor, year: int | None = None) -> list[Invoice]:
+    return list(await family_invoices_query(actor, year))
 
 
 async def staff_invoices(actor: Actor, household_id: int | None = None, regie_code: str | None = None,
-                         status: str | None = None, limit: int = 200) -> list[Invoice]:
+                         status: str | None = None, limit: int = 50, offset: int = 0) -> tuple[int, list[Invoice]]:
+    """Staff: `(total, one page)` of the invoices of their régies, newest issue date first (then newest
+    id), of households they need to know (core.permissions, decided before paging: `total` and the pages
+    count only what the agent may see)."""
     regies = staff_regies(actor)
     query = Invoice.all()
     if regies is not None:
@@ -527,22 +535,17 @@ async def staff_invoices(actor: Actor, household_id: int | None = None, regie_co
         if status not in (rules.STATUS_UNPAID, rules.STATUS_PARTIAL, rules.STATUS_PAID):
             raise ValidationError("État inconnu.", code="INVALID_STATUS", field="status")
         query = query.filter(status=status)
-    limit = max(1, min(limit, 1000))
     query = query.order_by("-issued_on", "-id")
     if actor.is_admin:
-        return list(await query.limit(limit))
-    # Need-to-know (core.permissions) is decided per household after the query: read page after page
-    # until `limit` visible invoices are found, so the limit counts what the agent sees.
-    out: list[Invoice] = []
-    offset = 0
-    while len(out) < limit:
-        page = list(await query.offset(offset).limit(limit))
-        scope = await staff_need_to_know(actor, {i.household_id for i in page}) or {}  # type: ignore[attr-defined]
-        out += [i for i in page if scope.get(i.household_id)][:limit - len(out)]  # type: ignore[attr-defined]
-        if len(page) < limit:
-            break
-        offset += limit
-    return out
+        total = await query.count()
+        return total, (list(await query.offset(offset).limit(limit)) if offset < total else [])
+
+    async def visible(rows: list[Invoice]) -> list[Invoice]:
+        scope = await staff_need_to_know(actor, {i.household_id for i in rows}) or {}  # type: ignore[attr-defined]
+        return [i for i in rows if scope.get(i.household_id)]  # type: ignore[attr-defined]
+
+    return await visible_page(query, limit, offset, visible, ("household_id",),
+                              lambda ids: Invoice.filter(id__in=ids))
 
 
 async def payment_years(actor: Actor) -> list[int]:

@@ -9,6 +9,7 @@ from tortoise.transactions import in_transaction
 
 from core.config import get_settings
 from core.contributions import DemarcheType, FileDownload
+from core.db import visible_page
 from core.demarches.models import Demarche, DemarcheAttachment
 from core.demarches.rules import (
     check_processing,
@@ -110,14 +111,21 @@ async def _load(demarche_id: int) -> Demarche:
     return await Demarche.get(id=demarche_id).select_related("child").prefetch_related("attachments__file")
 
 
-async def my_demarches(actor: Actor) -> list[Demarche]:
+def my_demarches_query(actor: Actor) -> Any:
+    """The family's own démarches, newest first (then newest id)."""
     household_id = own_household_id(actor)
-    return await Demarche.filter(household_id=household_id).select_related("child") \
+    return Demarche.filter(household_id=household_id).select_related("child") \
         .prefetch_related("attachments__file").order_by("-created_at", "-id")
 
 
-async def staff_demarches(actor: Actor, status: str | None = None, service: str | None = None) -> list[Demarche]:
-    """Staff: the démarches of their services (and those addressed to no service)."""
+async def my_demarches(actor: Actor) -> list[Demarche]:
+    return list(await my_demarches_query(actor))
+
+
+async def staff_demarches(actor: Actor, status: str | None = None, service: str | None = None, limit: int = 50,
+                          offset: int = 0) -> tuple[int, list[Demarche]]:
+    """Staff: `(total, page)` of the démarches of their services (and those addressed to no service in
+    households they need to know), oldest first (first come, first processed)."""
     require_staff(actor)
     if service:
         require_staff(actor, service)
@@ -128,9 +136,11 @@ async def staff_demarches(actor: Actor, status: str | None = None, service: str 
         query = query.filter(service_code=service)
     elif not actor.is_admin:
         query = query.filter(service_code__in=[*actor.services, ""])
-    rows = await query.select_related("child", "household").prefetch_related("attachments__file") \
-        .order_by("created_at", "id")
-    return await _visible(actor, list(rows))
+    query = query.order_by("created_at", "id")
+    return await visible_page(
+        query, limit, offset, lambda rows: _visible(actor, rows), ("service_code", "household_id"),
+        lambda ids: Demarche.filter(id__in=ids).select_related("child", "household")
+        .prefetch_related("attachments__file"))
 
 
 async def process_demarche(actor: Actor, demarche_id: int, status: str, response: str | None = None) -> Demarche:

@@ -12,6 +12,7 @@ from tortoise.transactions import in_transaction
 
 from core.config import get_settings
 from core.contributions import DocumentType, FileDownload
+from core.db import visible_page
 from core.documents.models import Document, DocumentStatus
 from core.documents.rules import (
     DocumentFact,
@@ -120,10 +121,15 @@ async def upload_document(actor: Actor, upload: Any, type_code: str, child_id: i
     return await Document.get(id=doc.id).select_related("child", "file")
 
 
-async def my_documents(actor: Actor) -> list[Document]:
+def my_documents_query(actor: Actor) -> Any:
+    """The family's own documents, newest upload first (then newest id)."""
     household_id = own_household_id(actor)
-    return await Document.filter(household_id=household_id).select_related("child", "file") \
+    return Document.filter(household_id=household_id).select_related("child", "file") \
         .order_by("-uploaded_at", "-id")
+
+
+async def my_documents(actor: Actor) -> list[Document]:
+    return list(await my_documents_query(actor))
 
 
 async def visible_to(actor: Actor, docs: list[Document]) -> list[Document]:
@@ -152,24 +158,33 @@ async def _require_visible(actor: Actor, doc: Document) -> None:
         raise NotFound("document")
 
 
-async def household_documents(actor: Actor, household_id: int) -> list[Document]:
+def _full(ids: list[int]) -> Any:
+    return Document.filter(id__in=ids).select_related("child", "file", "household")
+
+
+async def household_documents(actor: Actor, household_id: int, limit: int = 50,
+                              offset: int = 0) -> tuple[int, list[Document]]:
+    """Staff: `(total, page)` of a household's documents they need to know, newest upload first."""
     require_staff(actor)
     if not await Household.exists(id=household_id):
         raise NotFound("foyer")
-    docs = await Document.filter(household_id=household_id).select_related("child", "file") \
-        .order_by("-uploaded_at", "-id")
-    return await visible_to(actor, list(docs))
+    query = Document.filter(household_id=household_id).order_by("-uploaded_at", "-id")
+    return await visible_page(query, limit, offset, lambda docs: visible_to(actor, docs),
+                              ("type_code", "household_id"), _full)
 
 
-async def pending_documents(actor: Actor, service: str | None = None) -> list[Document]:
-    """Documents awaiting review that the caller needs to know, optionally only the types `service` requires."""
+async def pending_documents(actor: Actor, service: str | None = None, limit: int = 50,
+                            offset: int = 0) -> tuple[int, list[Document]]:
+    """`(total, page)` of the documents awaiting review that the caller needs to know, oldest upload first
+    (first come, first reviewed), optionally only the types `service` requires."""
     require_staff(actor)
     query = Document.filter(status=DocumentStatus.PENDING)
     if service:
         codes = [t.code for t in document_types() if any(covers(r, service) for r in t.required_by)]
         query = query.filter(type_code__in=codes)
-    docs = await query.select_related("child", "file", "household").order_by("uploaded_at", "id")
-    return await visible_to(actor, list(docs))
+    query = query.order_by("uploaded_at", "id")
+    return await visible_page(query, limit, offset, lambda docs: visible_to(actor, docs),
+                              ("type_code", "household_id"), _full)
 
 
 async def review_document(actor: Actor, document_id: int, accept: bool, reason: str | None = None) -> Document:

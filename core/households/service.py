@@ -463,10 +463,12 @@ async def update_authorized_person(actor: Actor, person_id: int, data: dict[str,
     return person
 
 
-async def delete_authorized_person(actor: Actor, person_id: int) -> None:
+async def delete_authorized_person(actor: Actor, person_id: int) -> int:
+    """Delete the person; returns the id of their child."""
     async with in_transaction():
         person = await _person(actor, person_id)
         await person.delete()
+    return person.child_id  # type: ignore[attr-defined]
 
 
 # ---- yearly update and completeness ---------------------------------------------------------------
@@ -587,12 +589,17 @@ async def audit_medical_reads(actor: Actor, keys: list[tuple[int, int]]) -> None
                                 for child_id, household_id in keys])
 
 
-async def audit_log(actor: Actor, household_id: int | None = None, limit: int = 200) -> list[AuditLog]:
+def audit_log_query(actor: Actor, household_id: int | None = None) -> Any:
+    """Admins: the audit log, newest first (then newest id), optionally about one household."""
     require_admin(actor)
     query = AuditLog.all()
     if household_id is not None:
         query = query.filter(household_id=household_id)
-    return list(await query.order_by("-at", "-id").limit(max(1, min(limit, 1000))).select_related("actor"))
+    return query.order_by("-at", "-id").select_related("actor")
+
+
+async def audit_log(actor: Actor, household_id: int | None = None, limit: int = 200) -> list[AuditLog]:
+    return list(await audit_log_query(actor, household_id).limit(max(1, min(limit, 1000))))
 
 
 # ---- RGPD ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -44,9 +45,14 @@ async def delete_news(actor: Actor, news_id: int) -> None:
         await item.delete()
 
 
+def current_news_query(on: date | None = None) -> Any:
+    """Published (on or before `on`, today by default) and not expired, newest first (then newest id)."""
+    on = on or today()
+    return NewsItem.filter(Q(published_on__lte=on), Q(expires_on__isnull=True) | Q(expires_on__gte=on)) \
+        .order_by("-published_on", "-id")
+
+
 async def current_news(limit: int = 10, on: date | None = None) -> list[NewsItem]:
     """Published (on or before today) and not expired, newest first."""
-    on = on or today()
     limit = max(1, min(limit, MAX_LIMIT))
-    return await NewsItem.filter(Q(published_on__lte=on), Q(expires_on__isnull=True) | Q(expires_on__gte=on)) \
-        .order_by("-published_on", "-id").limit(limit)
+    return await current_news_query(on).limit(limit)

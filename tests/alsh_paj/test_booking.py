@@ -20,7 +20,7 @@ OFFERS = """query($c: ID!) { alshPajOffers(childId: $c) { id name establishment 
 DAYS = """query($c: ID!, $p: ID!) { alshPajPeriodDays(childId: $c, periodId: $p) {
   date isOpen closedLabel units { unit { id name } remaining } booked { id unit state } } }"""
 RECORD_PAYMENT = """mutation($i: ID!, $a: Int!) {
-  recordPayment(invoiceId: $i, amountCents: $a, method: "cash") { id } }"""
+  recordPayment(invoiceId: $i, amountCents: $a, method: CASH) { id } }"""
 SUMMARY = """query($c: ID!, $p: ID!, $s: [AlshPajSelectionInput!]!) {
   alshPajBookingSummary(childId: $c, periodId: $p, selections: $s) { child lines { date unit { name } remaining expectedOutcome } } }"""
 SUBMIT = """mutation($c: ID!, $p: ID!, $s: [AlshPajSelectionInput!]!) {

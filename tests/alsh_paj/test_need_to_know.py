@@ -14,7 +14,7 @@ from tests.core.test_need_to_know import same_as_missing, same_download_as_missi
 
 BOOKING = "query($id: ID!) { alshPajBooking(id: $id) { id number } }"
 HISTORY = "query($id: ID!) { alshPajBookingHistory(id: $id) { items { toState } } }"
-REVIEW = """mutation($id: ID!) { reviewDocument(id: $id, accept: true) { status } }"""
+REVIEW = """mutation($id: ID!) { reviewDocument(id: $id, decision: ACCEPT) { status } }"""
 
 
 async def test_bookings_and_their_documents_only_for_the_services_the_household_uses(gql):
@@ -38,4 +38,4 @@ async def test_bookings_and_their_documents_only_for_the_services_the_household_
     # the absence certificate is handled by the ALSH (and the crèches, for a household using one)
     await same_as_missing(creche, REVIEW, {"id": str(certificate.id)}, {"id": "999999"})
     await same_download_as_missing(creche, f"/files/document/{certificate.id}", "/files/document/999999")
-    assert (await alsh.ok(REVIEW, id=str(certificate.id)))["reviewDocument"]["status"] == "accepted"
+    assert (await alsh.ok(REVIEW, id=str(certificate.id)))["reviewDocument"]["status"] == "ACCEPTED"

@@ -16,7 +16,7 @@ from plugins.alsh_paj.service import tax_credit_of
 from tests.billing.test_billing import pdf_text
 from tests.conftest import make_family, make_staff
 
-PAY = """mutation($id: ID!, $a: Int!, $m: String!, $d: Date) { recordPayment(invoiceId: $id, amountCents: $a, method: $m,
+PAY = """mutation($id: ID!, $a: Int!, $m: PaymentMethod!, $d: Date) { recordPayment(invoiceId: $id, amountCents: $a, method: $m,
   paidOn: $d) { id balanceCents } }"""
 CRECHE = "Crèche - Petit à Petit"
 ALSH = "ALSH BRAUD ET ST LOUIS / MERCREDIS"
@@ -79,10 +79,10 @@ async def test_attestation_per_child_under_six_childcare_only(gql, lines_plugin)
     creche = await Invoice.get(household_id=household.id, regie_code="st_caprais")
     alsh = await Invoice.get(household_id=household.id, regie_code="cdc")
     # Crèche 40.00 €: half in CESU préfinancés (employer aid, to be deducted), half by cheque.
-    await admin.ok(PAY, id=str(creche.id), a=2000, m="cesu", d=f"{year}-02-10")
-    await admin.ok(PAY, id=str(creche.id), a=2000, m="cheque", d=f"{year}-02-10")
+    await admin.ok(PAY, id=str(creche.id), a=2000, m="CESU", d=f"{year}-02-10")
+    await admin.ok(PAY, id=str(creche.id), a=2000, m="CHEQUE", d=f"{year}-02-10")
     # ALSH invoice 44.00 € (3 days + membership) paid in full.
-    await admin.ok(PAY, id=str(alsh.id), a=4400, m="cash", d=f"{year}-02-12")
+    await admin.ok(PAY, id=str(alsh.id), a=4400, m="CASH", d=f"{year}-02-12")
 
     fam = await gql.as_user(user)
     response = await fam.download(f"/files/attestation/{household.id}-{year}")
@@ -109,8 +109,8 @@ async def test_only_payments_of_the_year_and_plain_statement_without_young_child
     admin = await gql.as_user(await make_staff("admin@example.org", role="admin"))
     creche = await Invoice.get(household_id=household.id, regie_code="st_caprais")
     alsh = await Invoice.get(household_id=household.id, regie_code="cdc")
-    await admin.ok(PAY, id=str(creche.id), a=4000, m="cheque", d=f"{year - 1}-12-30")  # paid last year
-    await admin.ok(PAY, id=str(alsh.id), a=1300, m="cheque", d=f"{year}-02-12")
+    await admin.ok(PAY, id=str(creche.id), a=4000, m="CHEQUE", d=f"{year - 1}-12-30")  # paid last year
+    await admin.ok(PAY, id=str(alsh.id), a=1300, m="CHEQUE", d=f"{year}-02-12")
     fam = await gql.as_user(user)
     text = " ".join(pdf_text((await fam.download(f"/files/attestation/{household.id}-{year}")).content).split())
     assert CRECHE not in text  # paid in another year: counted there
@@ -126,7 +126,7 @@ async def test_only_payments_of_the_year_and_plain_statement_without_young_child
                      childcare_tax_credit=True, non_childcare_cents=350, care_nature=PERI)
     await run_billing(BillingPeriod(date(year, 1, 1), date(year, 1, 31)), issued_on=date(year, 2, 1))
     inv = await Invoice.get(household_id=oh.id)
-    await admin.ok(PAY, id=str(inv.id), a=1300, m="cash", d=f"{year}-02-12")
+    await admin.ok(PAY, id=str(inv.id), a=1300, m="CASH", d=f"{year}-02-12")
     response = await (await gql.as_user(other)).download(f"/files/attestation/{oh.id}-{year}")
     assert f"releve-paiements-{year}.pdf" in response.headers["content-disposition"]
     text = " ".join(pdf_text(response.content).split())

@@ -13,8 +13,8 @@ from tests.billing.conftest import MARCH
 from tests.billing.test_billing import pdf_text
 from tests.conftest import make_family, make_staff
 
-ONE = """query($id: ID!) { invoice(id: $id) { number kind dueDate mentions { issuerName issuerRole dueDate comptable
-  recourse paymentWays { code label detail } } } }"""
+ONE = """query($id: ID!) { invoice(id: $id) { number kind dueDate mentions { issuerName issuerTitle dueDate comptable
+  recourse paymentWays { kind label detail } } } }"""
 CREDIT = """mutation($id: ID!, $a: Int) { issueCreditNote(invoiceId: $id, reason: "Geste", amountCents: $a) { id } }"""
 
 
@@ -65,8 +65,8 @@ async def test_invoice_pdf_names_issuer_recourse_deadline_and_ways_to_pay(gql, l
     data = (await fam.ok(ONE, id=str(invoice.id)))["invoice"]
     assert data["dueDate"] == "2023-05-03" and data["mentions"]["dueDate"] == "2023-05-03"
     m = data["mentions"]
-    assert m["issuerName"] == "Jean-Pierre SOUBIRAN" and m["issuerRole"].startswith("Président")
-    assert [w["code"] for w in m["paymentWays"]] == ["card", "sepa", "desk"]
+    assert m["issuerName"] == "Jean-Pierre SOUBIRAN" and m["issuerTitle"].startswith("Président")
+    assert [w["kind"] for w in m["paymentWays"]] == ["CARD", "SEPA", "DESK"]
     assert len(m["recourse"]) == 3 and "deux mois" in m["recourse"][0]
 
 
@@ -78,7 +78,7 @@ async def test_without_payfip_card_is_not_offered_and_credit_notes_carry_no_titr
     admin = await gql.as_user(await make_staff("admin@example.org", role="admin"))
     note = (await admin.ok(CREDIT, id=str(invoice.id), a=100))["issueCreditNote"]
     data = (await fam.ok(ONE, id=note["id"]))["invoice"]
-    assert data["kind"] == "credit_note" and data["mentions"] is None and data["dueDate"] is None
+    assert data["kind"] == "CREDIT_NOTE" and data["mentions"] is None and data["dueDate"] is None
     text = pdf_text((await fam.download(f"/files/invoice/{note['id']}")).content)
     assert "Voies et délais" not in text and "Avoir" in text
     # Another family cannot read them.

@@ -204,7 +204,7 @@ async def test_soap_values_are_escaped(payfip_sim):
 
 
 RECORD_PAYMENT = """mutation($i: ID!, $a: Int!) {
-  recordPayment(invoiceId: $i, amountCents: $a, method: "cash") { id status paidCents balanceCents } }"""
+  recordPayment(invoiceId: $i, amountCents: $a, method: CASH) { id status paidCents balanceCents } }"""
 
 
 async def test_card_paid_after_the_invoice_was_settled_at_the_desk_is_recorded_once(gql, lines_plugin, payfip_sim,
@@ -217,7 +217,7 @@ async def test_card_paid_after_the_invoice_was_settled_at_the_desk_is_recorded_o
     started = (await fam.ok(START, id=str(inv.id)))["startCardPayment"]
     agent = await gql.as_user(await make_staff("regie@example.org", services=["alsh"]))
     desk = (await agent.ok(RECORD_PAYMENT, i=str(inv.id), a=1300))["recordPayment"]
-    assert desk["status"] == "soldee" and desk["balanceCents"] == 0
+    assert desk["status"] == "PAID" and desk["balanceCents"] == 0
 
     payfip_sim.pay(started["idOp"])
     r = await notify.post("/payfip/notification", data={"idOp": started["idOp"]})

@@ -30,10 +30,10 @@ TYPES = """{ demarcheTypes { code label service allowsAttachments fields { name 
 SUBMIT = """mutation($type: String!, $data: JSON, $child: ID, $attachments: [Upload!]) {
   submitDemarche(typeCode: $type, data: $data, childId: $child, attachments: $attachments) {
     id typeCode typeLabel serviceCode status childId childFirstName data response attachments { filename size downloadUrl } } }"""
-MINE = """{ myDemarches { id typeCode status response data attachments { filename } } }"""
-STAFF_LIST = """query($status: String, $service: String) { demarches(status: $status, service: $service) {
-  id typeCode serviceCode status householdId attachments { filename } } }"""
-PROCESS = """mutation($id: ID!, $status: String!, $response: String) {
+MINE = """{ myDemarches { items { id typeCode status response data attachments { filename } } } }"""
+STAFF_LIST = """query($status: DemarcheStatus, $service: String) { demarches(status: $status, service: $service) { items {
+  id typeCode serviceCode status householdId attachments { filename } } } }"""
+PROCESS = """mutation($id: ID!, $status: DemarcheStatus!, $response: String) {
   processDemarche(id: $id, status: $status, response: $response) { id status response } }"""
 
 MOVING = {"date_demenagement": "2025-09-01", "nouvelle_adresse": "3 rue des Vignes", "code_postal": "33360",
@@ -104,7 +104,7 @@ async def test_types_submit_with_attachments_and_follow(gql, mailbox):
                                   "attachments.1": ("edf.pdf", PDF, "application/pdf")})
     assert not result.get("errors"), result
     moving = result["data"]["submitDemarche"]
-    assert moving["status"] == "submitted" and moving["serviceCode"] == ""
+    assert moving["status"] == "SUBMITTED" and moving["serviceCode"] == ""
     assert [a["filename"] for a in moving["attachments"]] == ["bail.pdf", "edf.pdf"]
 
     # the child comes from childId when the data does not name it
@@ -118,28 +118,28 @@ async def test_types_submit_with_attachments_and_follow(gql, mailbox):
                             data={"service": "jeunesse", "message": "Horaires du PAJ ?"}))["submitDemarche"]
     assert info["serviceCode"] == "jeunesse"
 
-    mine = (await family.ok(MINE))["myDemarches"]
+    mine = (await family.ok(MINE))["myDemarches"]["items"]
     assert [d["typeCode"] for d in mine] == ["demande_information", "inscription_scolaire", "demande_pai",
                                             "demenagement"]
 
     # processing: the family is mailed and sees the response
     admin = await gql.as_user(await make_staff("admin@example.org", role="admin"))
-    assert (await admin.error(PROCESS, id=moving["id"], status="refused"))["extensions"] == {
+    assert (await admin.error(PROCESS, id=moving["id"], status="REFUSED"))["extensions"] == {
         "code": "RESPONSE_REQUIRED", "field": "response"}
-    await admin.ok(PROCESS, id=moving["id"], status="in_progress")
-    done = (await admin.ok(PROCESS, id=moving["id"], status="accepted",
+    await admin.ok(PROCESS, id=moving["id"], status="IN_PROGRESS")
+    done = (await admin.ok(PROCESS, id=moving["id"], status="ACCEPTED",
                            response="Adresse mise à jour."))["processDemarche"]
-    assert done == {"id": moving["id"], "status": "accepted", "response": "Adresse mise à jour."}
+    assert done == {"id": moving["id"], "status": "ACCEPTED", "response": "Adresse mise à jour."}
     await send_pending(ignore_schedule=True)
     messages = mailbox.to("demarche@example.org")
     assert len(messages) == 2
     assert "acceptée" in messages[-1]["Subject"]
     assert "Adresse mise à jour." in mailbox.text(messages[-1])
-    mine = {d["id"]: d for d in (await family.ok(MINE))["myDemarches"]}
-    assert mine[moving["id"]]["status"] == "accepted" and mine[moving["id"]]["response"] == "Adresse mise à jour."
+    mine = {d["id"]: d for d in (await family.ok(MINE))["myDemarches"]["items"]}
+    assert mine[moving["id"]]["status"] == "ACCEPTED" and mine[moving["id"]]["response"] == "Adresse mise à jour."
 
-    await admin.ok(PROCESS, id=moving["id"], status="closed")
-    assert await admin.code(PROCESS, id=moving["id"], status="accepted") == "DEMARCHE_CLOSED"
+    await admin.ok(PROCESS, id=moving["id"], status="CLOSED")
+    assert await admin.code(PROCESS, id=moving["id"], status="ACCEPTED") == "DEMARCHE_CLOSED"
 
 
 async def test_submit_errors_create_nothing(gql):
@@ -182,26 +182,26 @@ async def test_staff_see_and_process_only_their_services(gql, mailbox):
 
     alsh = await gql.as_user(await make_staff("alsh@example.org", services=["alsh"]))
     jeunesse = await gql.as_user(await make_staff("jeunesse@example.org", services=["jeunesse"]))
-    assert {d["id"] for d in (await alsh.ok(STAFF_LIST))["demarches"]} == {to_alsh["id"], to_all["id"]}
+    assert {d["id"] for d in (await alsh.ok(STAFF_LIST))["demarches"]["items"]} == {to_alsh["id"], to_all["id"]}
     # need-to-know: a démarche addressed to no service (a move, a PAI) is shown to the agents of the
     # services the household uses (here the ALSH), not to jeunesse
-    assert (await jeunesse.ok(STAFF_LIST))["demarches"] == []
-    assert await jeunesse.code(PROCESS, id=to_all["id"], status="accepted") == "NOT_FOUND"
-    assert [d["id"] for d in (await alsh.ok(STAFF_LIST, service="alsh"))["demarches"]] == [to_alsh["id"]]
+    assert (await jeunesse.ok(STAFF_LIST))["demarches"]["items"] == []
+    assert await jeunesse.code(PROCESS, id=to_all["id"], status="ACCEPTED") == "NOT_FOUND"
+    assert [d["id"] for d in (await alsh.ok(STAFF_LIST, service="alsh"))["demarches"]["items"]] == [to_alsh["id"]]
     assert await jeunesse.code(STAFF_LIST, service="alsh") == "FORBIDDEN"
     assert await family.code(STAFF_LIST) == "FORBIDDEN"
 
     # agent of another service: looks like a missing démarche, nothing changes
-    assert await jeunesse.code(PROCESS, id=to_alsh["id"], status="accepted") == "NOT_FOUND"
+    assert await jeunesse.code(PROCESS, id=to_alsh["id"], status="ACCEPTED") == "NOT_FOUND"
     assert (await Demarche.get(id=int(to_alsh["id"]))).status == "submitted"
-    assert await family.code(PROCESS, id=to_alsh["id"], status="accepted") == "FORBIDDEN"
+    assert await family.code(PROCESS, id=to_alsh["id"], status="ACCEPTED") == "FORBIDDEN"
     # another family's démarche is not in its list
-    assert (await neighbour.ok(MINE))["myDemarches"] == []
+    assert (await neighbour.ok(MINE))["myDemarches"]["items"] == []
 
-    refused = (await alsh.ok(PROCESS, id=to_alsh["id"], status="refused",
+    refused = (await alsh.ok(PROCESS, id=to_alsh["id"], status="REFUSED",
                              response="Merci de nous appeler."))["processDemarche"]
-    assert refused["status"] == "refused"
-    assert [d["id"] for d in (await alsh.ok(STAFF_LIST, status="refused"))["demarches"]] == [to_alsh["id"]]
+    assert refused["status"] == "REFUSED"
+    assert [d["id"] for d in (await alsh.ok(STAFF_LIST, status="REFUSED"))["demarches"]["items"]] == [to_alsh["id"]]
     await send_pending(ignore_schedule=True)
     [mail] = mailbox.to("scope@example.org")
     assert "refusée" in mail["Subject"] and "Merci de nous appeler." in mailbox.text(mail)
@@ -259,8 +259,8 @@ async def test_plugin_demarche_type(gql, example_plugin):
     assert refused["errors"][0]["extensions"]["code"] == "ATTACHMENTS_NOT_ALLOWED"
     sport = await gql.as_user(await make_staff(services=["sport"]))
     alsh = await gql.as_user(await make_staff("alsh@example.org", services=["alsh"]))
-    assert [d["id"] for d in (await sport.ok(STAFF_LIST))["demarches"]] == [badge["id"]]
-    assert (await alsh.ok(STAFF_LIST))["demarches"] == []
+    assert [d["id"] for d in (await sport.ok(STAFF_LIST))["demarches"]["items"]] == [badge["id"]]
+    assert (await alsh.ok(STAFF_LIST))["demarches"]["items"] == []
 
 
 async def test_attachment_download_rights(gql):
@@ -341,12 +341,12 @@ async def test_types_say_which_service_handles_them(gql, host, settings):
         "enfant": kid.id, "ecole": "École Jean Jaurès", "classe": "CP", "date_rentree": "2025-09-01"}))["submitDemarche"]
     assert school["serviceCode"] == "scolaire_latresne"
     alsh = await gql.as_user(await make_staff("alsh@example.org", services=["alsh"]))
-    assert (await alsh.ok(STAFF_LIST))["demarches"] == []
-    assert await alsh.code(PROCESS, id=school["id"], status="accepted") == "NOT_FOUND"
+    assert (await alsh.ok(STAFF_LIST))["demarches"]["items"] == []
+    assert await alsh.code(PROCESS, id=school["id"], status="ACCEPTED") == "NOT_FOUND"
     ecole = await gql.as_user(await make_staff("ecole.agent@example.org", services=["scolaire_latresne"]))
-    assert [d["id"] for d in (await ecole.ok(STAFF_LIST))["demarches"]] == [school["id"]]
-    assert (await ecole.ok(PROCESS, id=school["id"], status="accepted", response="Inscrit."))[
-        "processDemarche"]["status"] == "accepted"
+    assert [d["id"] for d in (await ecole.ok(STAFF_LIST))["demarches"]["items"]] == [school["id"]]
+    assert (await ecole.ok(PROCESS, id=school["id"], status="ACCEPTED", response="Inscrit."))[
+        "processDemarche"]["status"] == "ACCEPTED"
 
     # the community's config overrides the defaults
     config.activate(replace(settings, demarches=DemarchesSection(

@@ -31,14 +31,14 @@ EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 
 UPLOAD = """mutation($file: Upload!, $type: String!, $child: ID) {
   uploadDocument(file: $file, typeCode: $type, childId: $child) {
     id typeCode typeLabel status childId childFirstName uploadedAt downloadUrl filename } }"""
-MY_DOCS = """{ myDocuments { id typeCode typeLabel status refusalReason uploadedAt childId childFirstName downloadUrl } }"""
+MY_DOCS = """{ myDocuments { items { id typeCode typeLabel status refusalReason uploadedAt childId childFirstName downloadUrl } } }"""
 TYPES = """{ documentTypes { code label scope help requiredBy { code label establishments } } }"""
 REQUIREMENTS = """query($service: String) { documentRequirements(service: $service) {
   service label establishments missing { typeCode label childId status } } }"""
-PENDING = """query($service: String) { pendingDocuments(service: $service) { id typeCode householdId status } }"""
-REVIEW = """mutation($id: ID!, $accept: Boolean!, $reason: String) {
-  reviewDocument(id: $id, accept: $accept, reason: $reason) { id status refusalReason } }"""
-HOUSEHOLD_DOCS = """query($id: ID!) { householdDocuments(householdId: $id) { id typeCode status } }"""
+PENDING = """query($service: String) { pendingDocuments(service: $service) { items { id typeCode householdId status } } }"""
+REVIEW = """mutation($id: ID!, $decision: DocumentDecision!, $reason: String) {
+  reviewDocument(id: $id, decision: $decision, reason: $reason) { id status refusalReason } }"""
+HOUSEHOLD_DOCS = """query($id: ID!) { householdDocuments(householdId: $id) { items { id typeCode status } } }"""
 
 
 async def upload(client, type_code: str, content: bytes = PDF, name: str = "a.pdf", child=None,
@@ -105,18 +105,18 @@ async def test_types_upload_list_and_download(gql, http):
     user, household, (kid1, kid2) = await make_family("doc@example.org")
     family = await gql.as_user(user)
     types = {t["code"]: t for t in (await family.ok(TYPES))["documentTypes"]}
-    assert types["carnet_sante"]["scope"] == "child"
+    assert types["carnet_sante"]["scope"] == "CHILD"
     creche = next(r for r in types["justificatif_domicile"]["requiredBy"] if r["code"] == "creche")
     assert "Crèche - Au fil de l'eau" in creche["establishments"]
 
     result = await upload(family, "justificatif_domicile")
     doc = result["data"]["uploadDocument"]
-    assert doc["status"] == "pending" and doc["childId"] is None and doc["typeLabel"] == "Justificatif de domicile"
+    assert doc["status"] == "PENDING" and doc["childId"] is None and doc["typeLabel"] == "Justificatif de domicile"
     result = await upload(family, "carnet_sante", PNG, "carnet.png", child=kid2.id, mime="image/png")
     child_doc = result["data"]["uploadDocument"]
     assert child_doc["childFirstName"] == "Enfant2"
 
-    docs = (await family.ok(MY_DOCS))["myDocuments"]
+    docs = (await family.ok(MY_DOCS))["myDocuments"]["items"]
     assert [d["typeCode"] for d in docs] == ["carnet_sante", "justificatif_domicile"]
     assert docs[1]["downloadUrl"] == f"/files/document/{doc['id']}" and docs[1]["uploadedAt"]
 
@@ -181,7 +181,7 @@ async def test_missing_documents_interface_and_requirements_query(gql):
         {(None, "missing"), (kid1.id, "pending")}
     await uses_service(household, "creche_au_fil_de_l_eau")
     staff = await gql.as_user(await make_staff(services=["creche_au_fil_de_l_eau"]))
-    await staff.ok(REVIEW, id=doc["id"], accept=True)
+    await staff.ok(REVIEW, id=doc["id"], decision="ACCEPT")
     assert [m.type_code for m in await missing_documents(household.id, "creche", kid1.id)] == \
         ["justificatif_domicile"]
 
@@ -205,36 +205,36 @@ async def test_review_accept_refuse_with_mail(gql, mailbox):
     await uses_service(household, "alsh", "creche_au_fil_de_l_eau")
     staff = await gql.as_user(await make_staff(services=["alsh", "creche_au_fil_de_l_eau"]))
 
-    pending = (await staff.ok(PENDING))["pendingDocuments"]
+    pending = (await staff.ok(PENDING))["pendingDocuments"]["items"]
     assert [p["id"] for p in pending] == [d1["id"], d2["id"], d3["id"]]
-    assert [p["typeCode"] for p in (await staff.ok(PENDING, service="alsh_paj"))["pendingDocuments"]] == \
+    assert [p["typeCode"] for p in (await staff.ok(PENDING, service="alsh_paj"))["pendingDocuments"]["items"]] == \
         ["carnet_sante", "attestation_assurance"]
     # a configured crèche is covered by the "creche" requirement
-    assert [p["typeCode"] for p in (await staff.ok(PENDING, service="creche_au_fil_de_l_eau"))["pendingDocuments"]] \
+    assert [p["typeCode"] for p in (await staff.ok(PENDING, service="creche_au_fil_de_l_eau"))["pendingDocuments"]["items"]] \
         == ["justificatif_domicile", "carnet_sante"]
     assert await family.code(PENDING) == "FORBIDDEN"
     assert await gql.code(PENDING) == "UNAUTHENTICATED"
 
     # refusal without a reason: nothing changes
-    assert (await staff.error(REVIEW, id=d1["id"], accept=False))["extensions"] == {
+    assert (await staff.error(REVIEW, id=d1["id"], decision="REFUSE"))["extensions"] == {
         "code": "REASON_REQUIRED", "field": "reason"}
     assert (await Document.get(id=int(d1["id"]))).status == DocumentStatus.PENDING
-    assert await family.code(REVIEW, id=d1["id"], accept=True) == "FORBIDDEN"
-    assert await staff.code(REVIEW, id="999999", accept=True) == "NOT_FOUND"
+    assert await family.code(REVIEW, id=d1["id"], decision="ACCEPT") == "FORBIDDEN"
+    assert await staff.code(REVIEW, id="999999", decision="ACCEPT") == "NOT_FOUND"
 
-    refused = (await staff.ok(REVIEW, id=d1["id"], accept=False, reason="Document illisible"))["reviewDocument"]
-    assert refused == {"id": d1["id"], "status": "refused", "refusalReason": "Document illisible"}
-    await staff.ok(REVIEW, id=d2["id"], accept=True)
+    refused = (await staff.ok(REVIEW, id=d1["id"], decision="REFUSE", reason="Document illisible"))["reviewDocument"]
+    assert refused == {"id": d1["id"], "status": "REFUSED", "refusalReason": "Document illisible"}
+    await staff.ok(REVIEW, id=d2["id"], decision="ACCEPT")
     await send_pending(ignore_schedule=True)
     messages = mailbox.to("revue@example.org")
     assert len(messages) == 1  # acceptance sends no mail
     assert "Justificatif de domicile" in messages[0]["Subject"]
     assert "Motif du refus : Document illisible" in mailbox.text(messages[0])
 
-    mine = {d["id"]: d for d in (await family.ok(MY_DOCS))["myDocuments"]}
-    assert mine[d1["id"]]["status"] == "refused" and mine[d1["id"]]["refusalReason"] == "Document illisible"
-    assert mine[d2["id"]]["status"] == "accepted"
-    assert [d["id"] for d in (await staff.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"]] == \
+    mine = {d["id"]: d for d in (await family.ok(MY_DOCS))["myDocuments"]["items"]}
+    assert mine[d1["id"]]["status"] == "REFUSED" and mine[d1["id"]]["refusalReason"] == "Document illisible"
+    assert mine[d2["id"]]["status"] == "ACCEPTED"
+    assert [d["id"] for d in (await staff.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"]["items"]] == \
         [d3["id"], d2["id"], d1["id"]]
     assert await family.code(HOUSEHOLD_DOCS, id=str(household.id)) == "FORBIDDEN"
 
@@ -261,4 +261,4 @@ async def test_document_lists_do_not_grow_queries_with_rows(gql):
     for kid in other_kids:
         await upload(await gql.as_user(other), "carnet_sante", child=kid.id)
     assert await counts() == small
-    assert len((await staff.ok(PENDING))["pendingDocuments"]) == 9
+    assert len((await staff.ok(PENDING))["pendingDocuments"]["items"]) == 9

@@ -18,8 +18,8 @@ from tests.core.test_documents import HOUSEHOLD_DOCS, PENDING, PNG, REVIEW, uplo
 CRECHE = "creche_au_fil_de_l_eau"
 SEARCH = """query($t: String!) { searchHouseholds(text: $t) { items { id name } } }"""
 MEDICAL = """query($id: ID!) { household(id: $id) { name children { firstName medical { allergies } } } }"""
-CHILD_MEDICAL = """query($id: ID!) { householdChild(id: $id) { firstName medical { allergies } } }"""
-SET_MEDICAL = """mutation($id: ID!, $answers: [HouseholdMedicalAnswerInput!]!) {
+CHILD_MEDICAL = """query($id: ID!) { child(id: $id) { firstName medical { allergies } } }"""
+SET_MEDICAL = """mutation($id: ID!, $answers: [MedicalAnswerInput!]!) {
   setChildMedical(childId: $id, input: {answers: $answers, allergies: "aucune"}) { id } }"""
 INVOICE = """query($id: ID!) { invoice(id: $id) { id number } }"""
 INVOICES = """query($h: ID) { invoices(householdId: $h) { items { id } } }"""
@@ -56,28 +56,28 @@ async def test_documents_only_for_the_services_the_household_uses(gql):
     for agent in (creche, sport, alsh):
         assert [h["name"] for h in (await agent.ok(SEARCH, t="DUPONT"))["searchHouseholds"]["items"]] == ["DUPONT"]
 
-    await creche.ok(REVIEW, id=proof["id"], accept=False, reason="Justificatif de plus de 3 mois")
+    await creche.ok(REVIEW, id=proof["id"], decision="REFUSE", reason="Justificatif de plus de 3 mois")
     # sport: the household uses sport, but sport requires no proof of address: refused like a missing one
-    await same_as_missing(sport, REVIEW, {"id": proof["id"], "accept": True}, {"id": "999999", "accept": True})
+    await same_as_missing(sport, REVIEW, {"id": proof["id"], "decision": "ACCEPT"}, {"id": "999999", "decision": "ACCEPT"})
     assert (await Document.get(id=int(proof["id"]))).status == DocumentStatus.REFUSED
     # sport requires neither document: nothing to see, download or review
     await same_download_as_missing(sport, proof["downloadUrl"], "/files/document/999999")
     await same_download_as_missing(sport, health["downloadUrl"], "/files/document/999999")
-    assert (await sport.ok(PENDING))["pendingDocuments"] == []
-    assert (await sport.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"] == []
+    assert (await sport.ok(PENDING))["pendingDocuments"]["items"] == []
+    assert (await sport.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"]["items"] == []
     # ALSH requires the carnet de santé: its agent reviews it BEFORE the household uses the ALSH (no
     # booking is accepted until it is), but never the proof of address, which the ALSH does not require
-    assert [d["id"] for d in (await alsh.ok(PENDING))["pendingDocuments"]] == [health["id"]]
-    assert [d["id"] for d in (await alsh.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"]] == [health["id"]]
+    assert [d["id"] for d in (await alsh.ok(PENDING))["pendingDocuments"]["items"]] == [health["id"]]
+    assert [d["id"] for d in (await alsh.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"]["items"]] == [health["id"]]
     await same_download_as_missing(alsh, proof["downloadUrl"], "/files/document/999999")
 
     # the crèche and the admin see both
-    assert [d["id"] for d in (await creche.ok(PENDING))["pendingDocuments"]] == [health["id"]]
+    assert [d["id"] for d in (await creche.ok(PENDING))["pendingDocuments"]["items"]] == [health["id"]]
     assert (await creche.download(health["downloadUrl"])).status_code == 200
-    assert {d["id"] for d in (await admin.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"]} == \
+    assert {d["id"] for d in (await admin.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"]["items"]} == \
         {proof["id"], health["id"]}
     assert (await alsh.download(health["downloadUrl"])).status_code == 200
-    assert (await alsh.ok(REVIEW, id=health["id"], accept=True))["reviewDocument"]["status"] == "accepted"
+    assert (await alsh.ok(REVIEW, id=health["id"], decision="ACCEPT"))["reviewDocument"]["status"] == "ACCEPTED"
 
 
 async def test_medical_data_only_for_the_services_the_household_uses(gql, settings):
@@ -96,7 +96,7 @@ async def test_medical_data_only_for_the_services_the_household_uses(gql, settin
     assert {e["extensions"]["code"] for e in result["errors"]} == {"NOT_FOUND"}
     assert "arachide" not in str(result)
     result = await alsh.execute(CHILD_MEDICAL, {"id": str(kid.id)})
-    assert result["data"]["householdChild"] == {"firstName": "Enfant1", "medical": None}
+    assert result["data"]["child"] == {"firstName": "Enfant1", "medical": None}
     missing = await alsh.error(CHILD_MEDICAL, id="999999")
     assert (result["errors"][0]["message"], result["errors"][0]["extensions"]) == \
         (missing["message"], missing["extensions"])
@@ -146,7 +146,7 @@ async def test_a_third_party_plugin_tells_core_which_services_a_household_uses(g
 
     _, household, (kid, _) = await make_family("famille@example.org")
     sport = await gql.as_user(await make_staff("sport@example.org", services=["sport"]))
-    assert (await sport.execute(CHILD_MEDICAL, {"id": str(kid.id)}))["data"]["householdChild"]["medical"] is None
+    assert (await sport.execute(CHILD_MEDICAL, {"id": str(kid.id)}))["data"]["child"]["medical"] is None
 
     class SportClub:
         @hookimpl
@@ -155,7 +155,7 @@ async def test_a_third_party_plugin_tells_core_which_services_a_household_uses(g
 
     get_host().register(SportClub(), "sport_club_test")
     try:
-        assert (await sport.ok(CHILD_MEDICAL, id=str(kid.id)))["householdChild"]["medical"] == {"allergies": ""}
+        assert (await sport.ok(CHILD_MEDICAL, id=str(kid.id)))["child"]["medical"] == {"allergies": ""}
     finally:
         get_host().unregister("sport_club_test")
 
@@ -175,5 +175,6 @@ async def test_the_invoice_list_limit_counts_what_the_agent_sees(gql):
         await Invoice.create(number=f"CDC-{i + 2}", regie_code="cdc", household=hidden, issued_on=today(),
                              period_start=start.replace(day=1), period_end=start, total_cents=100)
     agent = Actor.for_user(await make_staff("alsh@example.org", services=["alsh"]))
-    assert [i.id for i in await staff_invoices(agent, limit=1)] == [mine.id]
-    assert [i.id for i in await staff_invoices(agent, limit=2)] == [mine.id]
+    assert await staff_invoices(agent, limit=1) == (1, [mine])
+    assert await staff_invoices(agent, limit=2) == (1, [mine])
+    assert await staff_invoices(agent, limit=2, offset=1) == (1, [])

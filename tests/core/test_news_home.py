@@ -21,13 +21,13 @@ PUBLISH = """mutation($title: String!, $body: String!, $service: String, $on: Da
   publishNews(title: $title, body: $body, serviceCode: $service, publishedOn: $on, expiresOn: $until) {
     id title serviceCode publishedOn expiresOn } }"""
 DELETE = """mutation($id: ID!) { deleteNews(id: $id) { ok } }"""
-NEWS = """query($limit: Int! = 10) { news(limit: $limit) { id title body publishedOn } }"""
-HOME = """{ home { alertCount alerts { code message count severity link }
+NEWS = """query($limit: Int! = 10) { news(limit: $limit) { total items { id title body publishedOn } } }"""
+HOME = """{ home { actionCount alerts { code message count severity severityLabel link }
   children { id firstName } news { title } } }"""
 UPLOAD = """mutation($file: Upload!, $type: String!, $child: ID) {
   uploadDocument(file: $file, typeCode: $type, childId: $child) { id } }"""
-REVIEW = """mutation($id: ID!, $accept: Boolean!, $reason: String) {
-  reviewDocument(id: $id, accept: $accept, reason: $reason) { id } }"""
+REVIEW = """mutation($id: ID!, $decision: DocumentDecision!, $reason: String) {
+  reviewDocument(id: $id, decision: $decision, reason: $reason) { id } }"""
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
 
 
@@ -46,9 +46,9 @@ async def test_publish_list_and_delete_news(gql):
     await agent.ok(PUBLISH, title="Future", body="x", on=iso(5))
     assert new["serviceCode"] == ""
 
-    listed = (await gql.ok(NEWS))["news"]  # anyone reads the news
+    listed = (await gql.ok(NEWS))["news"]["items"]  # anyone reads the news
     assert [n["title"] for n in listed] == ["Voici votre Portail Famille", "Inscriptions été"]
-    assert [n["title"] for n in (await gql.ok(NEWS, limit=1))["news"]] == ["Voici votre Portail Famille"]
+    assert [n["title"] for n in (await gql.ok(NEWS, limit=1))["news"]["items"]] == ["Voici votre Portail Famille"]
 
     jeunesse = await gql.as_user(await make_staff("jeunesse@example.org", services=["jeunesse"]))
     assert await jeunesse.code(DELETE, id=old["id"]) == "FORBIDDEN"
@@ -67,7 +67,7 @@ async def test_publish_list_and_delete_news(gql):
 
     assert (await agent.ok(DELETE, id=old["id"]))["deleteNews"]["ok"]
     assert await agent.code(DELETE, id=old["id"]) == "NOT_FOUND"
-    assert [n["title"] for n in (await gql.ok(NEWS))["news"]] == ["Voici votre Portail Famille"]
+    assert [n["title"] for n in (await gql.ok(NEWS))["news"]["items"]] == ["Voici votre Portail Famille"]
 
 
 # ---- home ---------------------------------------------------------------------------------------------
@@ -119,35 +119,35 @@ async def test_home_alerts_children_and_news(gql, example_plugin, household_aler
     assert alerts[("EXEMPLE_MESSAGES", "")]["count"] == 2
     assert ("FILE_TO_UPDATE", "") in alerts
     # other enabled plugins may add their own alerts: the total is the sum of the counts
-    assert page["alertCount"] == sum(a["count"] for a in page["alerts"]) >= 3 + 3 + 2 + 1
+    assert page["actionCount"] == sum(a["count"] for a in page["alerts"]) >= 3 + 3 + 2 + 1
 
     # a refused document becomes its own alert, and is no longer counted as "missing"
     doc = await family.upload(UPLOAD, {"type": "attestation_assurance"}, {"file": ("a.pdf", PDF, "application/pdf")})
-    await agent.ok(REVIEW, id=doc["data"]["uploadDocument"]["id"], accept=False, reason="Périmée")
+    await agent.ok(REVIEW, id=doc["data"]["uploadDocument"]["id"], decision="REFUSE", reason="Périmée")
     page = (await family.ok(HOME))["home"]
     alerts = {(a["code"], a["link"]): a for a in page["alerts"]}
     assert alerts[("DOCUMENTS_MISSING", "documents?service=alsh_paj")]["count"] == 2
     assert alerts[("DOCUMENTS_REFUSED", "documents")]["count"] == 1
-    assert page["alertCount"] == sum(a["count"] for a in page["alerts"]) >= 3 + 2 + 1 + 2 + 1
+    assert page["actionCount"] == sum(a["count"] for a in page["alerts"]) >= 3 + 2 + 1 + 2 + 1
 
 
 async def test_alert_count_is_the_sum_of_counts_not_the_number_of_alerts(gql, example_plugin, household_alerts):
-    """Issue 14 point 7: alertCount counts items (documents, messages), as its description says."""
+    """Issue 14 point 7: actionCount counts items (documents, messages), as its description says."""
     user, household, _ = await make_family("somme@example.org")
     await uses_service(household, "alsh")
     page = (await (await gql.as_user(user)).ok(HOME))["home"]
     counts = sorted(a["count"] for a in page["alerts"])
     assert counts.count(3) >= 2 and 2 in counts  # crèche 3 docs, alsh 3 docs, 2 messages, ...
-    assert page["alertCount"] == sum(counts) > len(page["alerts"])
-    field = (await gql.ok('''{ __type(name: "HomePageInfo") { fields { name description } } }'''))["__type"]
-    description = {f["name"]: f["description"] for f in field["fields"]}["alertCount"]
+    assert page["actionCount"] == sum(counts) > len(page["alerts"])
+    field = (await gql.ok('''{ __type(name: "HomePage") { fields { name description } } }'''))["__type"]
+    description = {f["name"]: f["description"] for f in field["fields"]}["actionCount"]
     assert "sum of `count` over `alerts`" in description and "NOT the number of alerts" in description
 
 
 async def test_home_needs_a_family(gql):
     user, _, _ = await make_family("reel@example.org")
     page = (await (await gql.as_user(user)).ok(HOME))["home"]  # the real households alerts, no stub
-    assert page["alertCount"] == sum(a["count"] for a in page["alerts"])
+    assert page["actionCount"] == sum(a["count"] for a in page["alerts"])
     assert "DOCUMENTS_MISSING" in {a["code"] for a in page["alerts"]}
     assert await gql.code(HOME) == "UNAUTHENTICATED"
     staff = await gql.as_user(await make_staff(services=["alsh"]))

@@ -10,10 +10,10 @@ from tests.conftest import make_staff
 from tests.core.test_need_to_know import same_as_missing, same_download_as_missing
 from tests.creche.test_api import PAP, RIT, family, signed_contract
 
-CONTRACT = "query($id: ID!) { crecheContract(id: $id) { id status } }"
 PLANNING = """query($m: YearMonth!, $h: ID) { crechePlanning(month: $m, householdId: $h) { childId } }"""
-HOUSEHOLD_DOCS = """query($id: ID!) { householdDocuments(householdId: $id) { typeCode } }"""
-MEDICAL = """query($id: ID!) { householdChild(id: $id) { medical { allergies } } }"""
+HOUSEHOLD_DOCS = """query($id: ID!) { householdDocuments(householdId: $id) { items { typeCode } } }"""
+MEDICAL = """query($id: ID!) { child(id: $id) { medical { allergies } } }"""
+CONTRACT = "query($id: ID!) { crecheContract(id: $id) { id status } }"
 
 
 async def test_crèche_objects_only_for_the_crèches_the_household_uses(gql):
@@ -29,19 +29,19 @@ async def test_crèche_objects_only_for_the_crèches_the_household_uses(gql):
 
     assert (await rit.ok(CONTRACT, id=str(contract.id)))["crecheContract"]["status"] == "SIGNED"
     assert len((await rit.ok(PLANNING, m=month, h=str(household.id)))["crechePlanning"]) == 2
-    assert {d["typeCode"] for d in (await rit.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"]} == \
+    assert {d["typeCode"] for d in (await rit.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"]["items"]} == \
         {"justificatif_domicile", "carnet_sante"}
-    assert (await rit.ok(MEDICAL, id=str(kid.id)))["householdChild"]["medical"] is not None
+    assert (await rit.ok(MEDICAL, id=str(kid.id)))["child"]["medical"] is not None
 
     # documents go by type: another crèche requires the same ones (a family applying there sends no new
     # copy), the sport service none of them
-    assert {d["typeCode"] for d in (await pap.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"]} == \
+    assert {d["typeCode"] for d in (await pap.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"]["items"]} == \
         {"justificatif_domicile", "carnet_sante"}
-    assert (await sport.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"] == []
+    assert (await sport.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"]["items"] == []
     for agent in (pap, sport):
         await same_as_missing(agent, CONTRACT, {"id": str(contract.id)}, {"id": "999999"})
         await same_as_missing(agent, PLANNING, {"m": month, "h": str(household.id)}, {"m": month, "h": "999999"})
         result = await agent.execute(MEDICAL, {"id": str(kid.id)})
-        assert result["data"]["householdChild"]["medical"] is None
+        assert result["data"]["child"]["medical"] is None
         assert result["errors"][0]["extensions"]["code"] == "NOT_FOUND"
         await same_download_as_missing(agent, f"/files/creche_contract/{contract.id}", "/files/creche_contract/999999")

@@ -9,7 +9,7 @@ from tests.conftest import make_family, make_staff
 from tests.core.test_need_to_know import same_as_missing, same_download_as_missing
 from tests.messagerie.conftest import CRECHE, PDF, REPLY, START, THREAD
 
-HOUSEHOLD_DOCS = """query($id: ID!) { householdDocuments(householdId: $id) { typeCode } }"""
+HOUSEHOLD_DOCS = """query($id: ID!) { householdDocuments(householdId: $id) { items { typeCode } } }"""
 
 
 async def test_threads_only_for_their_service(gql):
@@ -30,5 +30,5 @@ async def test_threads_only_for_their_service(gql):
     await same_as_missing(sport, THREAD, {"id": thread["id"]}, {"id": "999999"})
     await same_as_missing(sport, REPLY, {"id": thread["id"], "body": "Bonjour"}, {"id": "999999", "body": "Bonjour"})
     await same_download_as_missing(sport, url, "/files/message_attachment/999999")
-    assert (await sport.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"] == []  # by type: none required
-    assert (await crèche.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"] == []
+    assert (await sport.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"]["items"] == []  # by type: none required
+    assert (await crèche.ok(HOUSEHOLD_DOCS, id=str(household.id)))["householdDocuments"]["items"] == []
