@@ -74,7 +74,7 @@ async def run_all(http, user) -> tuple[int, list[str]]:
         codes = [(e.get("extensions") or {}).get("code") for e in body.get("errors") or []]
         if "INTERNAL_SERVER_ERROR" in codes:
             failures.append(f"{label}: INTERNAL_SERVER_ERROR\n{query}")
-        elif not codes:
+        elif set(codes) <= {"INVALID_PAGE"}:  # a random limit / offset refused by the resolver's page check
             answered += 1
     return answered, failures
 
