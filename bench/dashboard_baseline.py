@@ -20,6 +20,9 @@ from starlette.requests import Request  # noqa: E402
 from starlette.responses import JSONResponse  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
+# The GraphQL enum names of the stored invoice states (core.billing.graphql.InvoiceStatus).
+INVOICE_STATUS = {"non_soldee": "UNPAID", "partiellement_payee": "PARTIALLY_PAID", "soldee": "PAID"}
+
 
 def _d(value: Any) -> str | None:
     if value is None:
@@ -93,17 +96,20 @@ class Baseline:
                               "sex": c["sex"], "birthDate": _d(c["birth_date"]), "school": c["school"],
                               "schoolClass": c["school_class"]} for c in children],
             },
-            "myDocuments": [{"id": str(d["id"]), "typeCode": d["type_code"], "status": d["status"],
-                             "childId": str(d["child_id"]) if d["child_id"] is not None else None,
-                             "validUntil": _d(d["valid_until"]), "filename": d["original_filename"]}
-                            for d in documents],
+            "myDocuments": {"total": len(documents), "items": [
+                {"id": str(d["id"]), "typeCode": d["type_code"], "status": d["status"].upper(),
+                 "childId": str(d["child_id"]) if d["child_id"] is not None else None,
+                 "validUntil": _d(d["valid_until"]), "filename": d["original_filename"]}
+                for d in documents[:50]]},
+            "myInvoiceTotals": {"count": len(invoices), "totalCents": sum(i["total_cents"] for i in invoices)},
             "myInvoices": {
-                "count": len(invoices), "totalCents": sum(i["total_cents"] for i in invoices),
+                "total": len(invoices),
                 "items": [{"id": str(i["id"]), "number": i["number"], "regieCode": i["regie_code"],
                            "issuedOn": _d(i["issued_on"]), "periodStart": _d(i["period_start"]),
                            "periodEnd": _d(i["period_end"]), "totalCents": i["total_cents"],
                            "paidCents": i["paid_cents"], "creditedCents": i["credited_cents"],
-                           "balanceCents": balance(i), "status": i["status"]} for i in invoices],
+                           "balanceCents": balance(i), "status": INVOICE_STATUS[i["status"]]}
+                          for i in invoices[:50]],
             },
             "messagerieUnreadCount": unread[0]["n"],
         }}

@@ -150,7 +150,6 @@ ERROR_CODES: dict[str, str] = {
     "ATTACHMENTS_NOT_ALLOWED": "This démarche type takes no attachments.",
     # billing
     "BILLING_CONFLICT": "Another billing run is in progress on the same households: retry in a moment.",
-    "INVALID_PERIOD": "The billing period ends before it starts.",
     "NOT_PAYABLE": "A credit note cannot be paid.",
     "OVERPAYMENT": "The payment exceeds the invoice's balance.",
     "INVALID_METHOD": "The payment method is not one the portal knows.",

@@ -35,7 +35,7 @@ def counted(monkeypatch):
 async def test_second_identical_request_is_not_parsed_again(gql, counted):
     user, _household, _kids = await make_family()
     client = await gql.as_user(user)
-    query = "query Home { me { email } home { alertCount } }"
+    query = "query Home { me { email } home { actionCount } }"
     first = await client.execute(query)
     assert first["data"]["me"]["email"] == user.email
     assert counted == {"parse": 1, "validate": 1}
