@@ -78,7 +78,7 @@ ERROR_CODES: dict[str, str] = {
     "INVALID_TEXT": "A text argument holds control characters; `extensions.field` names it.",
     "INVALID_PAGE": "`limit` outside 1…200 (or the field's maximum) or a negative `offset`.",
     # billing: PES V2 ORMC export to the comptable public (docs/pes.md)
-    "INVALID_PERIOD": "The period's end precedes its start (or, for a PES export, it spans two years).",
+    "INVALID_PERIOD": "An end before its start (dates or times); for a PES export, a period over two years.",
     "PES_NOT_CONFIGURED": "The régie has no Hélios codes (`[regies.pes]` in the configuration): it cannot export.",
     "PES_ALREADY_EXPORTED": "Every invoice of the period was already handed over in an earlier PES export.",
     "PES_NOTHING_TO_EXPORT": "The period has no invoice to hand over (none issued, or all left out for an "
