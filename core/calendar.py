@@ -91,6 +91,14 @@ def school_holiday(day: date, zone: str | None) -> str | None:
     return _school(day.year, z).get(day) if z else None
 
 
+def school_holidays_between(start: date, end: date, zone: str | None) -> set[date]:
+    """Every day of [start, end] inside a school holiday period of the zone (no zone: none)."""
+    z = normalize_zone(zone)
+    if not z:
+        return set()
+    return {d for y in range(start.year, end.year + 1) for d in _school(y, z) if start <= d <= end}
+
+
 def community_subdivision() -> str | None:
     """The configured `[community] holiday_subdivision` (normalised)."""
     from core.config import get_settings

@@ -302,34 +302,64 @@ def mail_outbox(limit: int = 10) -> None:
         console.print(f"[bold]{mail.subject}[/bold]\n{mail.text_body}")
 
 
+def _third_party_plugins(host: Any) -> list[str]:
+    """Enabled plugins that do not ship with Portail Famille (not under `plugins.`)."""
+    from core.plugins import available_plugins
+
+    installed = available_plugins()
+    return [name for name in host.enabled if not installed.get(name, "plugins.").startswith("plugins.")]
+
+
+def _sdl_target(host: Any, path: Path | None, option: str) -> Path:
+    """The file to write / compare: `path`, else core's schema/schema.graphql, which holds the SDL of
+    the shipped plugins only: with a third-party plugin on, name your own file."""
+    from schema import SDL_PATH
+
+    if path is not None:
+        return path
+    others = _third_party_plugins(host)
+    if others:
+        console.print(f"[red]Plugin(s) tiers activé(s) ({', '.join(others)}) : schema/schema.graphql est le SDL des "
+                      f"plugins livrés. Indiquez votre fichier : {option} FICHIER.[/red]")
+        raise typer.Exit(2)
+    return SDL_PATH
+
+
 @schema_app.command("export")
-def schema_export() -> None:
-    """Write schema/schema.graphql from the code (core + the plugins enabled in the config)."""
+def schema_export(output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write here (default: schema/schema.graphql, shipped plugins only).")) -> None:
+    """Write the SDL from the code (core + the plugins enabled in the config)."""
     from core.app import bootstrap
-    from schema import SDL_PATH, export_sdl
+    from schema import export_sdl
 
     _developer_settings()
-    SDL_PATH.write_text(export_sdl(bootstrap()), encoding="utf-8")
-    console.print(f"SDL écrit : {SDL_PATH}")
+    host = bootstrap()
+    target = _sdl_target(host, output, "--output")
+    target.write_text(export_sdl(host), encoding="utf-8")
+    console.print(f"SDL écrit : {target}")
 
 
 @schema_app.command("check")
-def schema_check() -> None:
-    """Fail when the committed SDL differs from the code."""
+def schema_check(sdl: Path | None = typer.Option(
+        None, "--sdl", help="The committed SDL to compare with (default: schema/schema.graphql).")) -> None:
+    """Fail when the committed SDL differs from the code (core + the plugins enabled in the config)."""
     from core.app import bootstrap
-    from schema import SDL_PATH, export_sdl
+    from schema import export_sdl
 
     _developer_settings()
-    current = export_sdl(bootstrap())
-    committed = SDL_PATH.read_text(encoding="utf-8") if SDL_PATH.exists() else ""
+    host = bootstrap()
+    target = _sdl_target(host, sdl, "--sdl")
+    current = export_sdl(host)
+    committed = target.read_text(encoding="utf-8") if target.exists() else ""
     if current != committed:
         import difflib
 
         sys.stdout.writelines(difflib.unified_diff(committed.splitlines(True), current.splitlines(True),
-                                                   "schema/schema.graphql (committed)", "code"))
-        console.print("[red]Le SDL committé diffère du code : lancez `portail schema export`.[/red]")
+                                                   f"{target} (committed)", "code"))
+        again = "portail schema export" + (f" --output {target}" if sdl is not None else "")
+        console.print(f"[red]Le SDL committé diffère du code : lancez `{again}`.[/red]")
         raise typer.Exit(1)
-    console.print("SDL à jour.")
+    console.print(f"SDL à jour : {target}")
 
 
 @config_app.command("show")

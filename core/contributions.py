@@ -31,6 +31,10 @@ class DocumentType:
     # contract, an absence certificate, a RIB. Agents see a household's document only when its type is
     # required or handled by one of their services the household uses (core.permissions).
     handled_by: tuple[str, ...] = ()
+    # True: required only where the declaring plugin's `portail_document_requirements` says (per
+    # household / child, e.g. an allergy attestation for the children registered with an allergy),
+    # not for every child of every household using a service of `required_by`.
+    conditional: bool = False
 
 
 @dataclass(frozen=True)

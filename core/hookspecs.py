@@ -68,6 +68,47 @@ def portail_document_types(settings: Settings) -> list[DocumentType]:
 
 
 @hookspec
+async def portail_document_requirements(household_id: int, child_ids: list[int]) -> set[tuple[str, int | None]]:
+    """*async* Where the plugin's CONDITIONAL document types are required, for one household.
+
+    A `DocumentType(..., conditional=True)` is required only where its plugin says so, not for every
+    child: return `{(type_code, child_id)}` (`child_id` None for a household-scoped type) among the
+    household's `child_ids`. Core uses the answer everywhere a requirement matters: the family's
+    requirements list, the home alert and `missing_documents(...)` (the prerequisite checks). Types
+    without `conditional` keep the plain rule (every child, or the household). Example (cantine)::
+
+        @hookimpl
+        async def portail_document_requirements(household_id, child_ids):
+            allergic = await CantineRegistration.filter(child_id__in=child_ids, allergy=True)
+            return {("attestation_allergie", r.child_id) for r in allergic}
+    """
+
+
+@hookspec
+def portail_services() -> dict[str, str]:
+    """`{service code: French label}` of the services the plugin runs (« Restauration scolaire »).
+
+    The label is what families read in « N document(s) à transmettre pour : <label> » and in the
+    requirements list; the code is what `required_by`, `portail_household_services` and agents'
+    services use. An agent may be given a plugin's code without any `[[services]]` entry
+    (`portail create-staff ... --service cantine`); a `[[services]]` entry with the same code wins
+    (its `name` is then the label, and it can carry a phone, an address, a régie).
+    """
+
+
+@hookspec
+def portail_type_fields() -> dict[str, type]:
+    """Fields the plugin adds to CORE types: `{GraphQL type name: @strawberry.type class}`.
+
+    Every field of the class is added to the core type of that name when the schema is built (each
+    schema gets its own copy: nothing is changed in core's classes). A resolver receives the core
+    object as `self` (for `Child`: the core `Child` GraphQL object, its Tortoise row in `self.model`).
+    Name each field with the plugin's prefix (`cantineRegistration`) and give it a description;
+    an unknown type name or a field name already taken fails the schema build.
+    """
+
+
+@hookspec
 def portail_demarche_types(settings: Settings) -> list[DemarcheType]:
     """Démarche types (requests to the administration) the plugin adds, with their fields."""
 

@@ -202,6 +202,26 @@ class PluginHost:
             handlers.update(contribution)
         return handlers
 
+    def services(self) -> dict[str, str]:
+        """`{service code: French label}` supplied by the enabled plugins (the first label given wins)."""
+        labels: dict[str, str] = {}
+        for contribution in reversed(self.pm.hook.portail_services()):
+            for code, label in (contribution or {}).items():
+                labels.setdefault(code, label)
+        return labels
+
+    def type_fields(self) -> dict[str, list[tuple[str, Any]]]:
+        """`{core GraphQL type name: [(plugin name, StrawberryField), ...]}` added by plugins."""
+        out: dict[str, list[tuple[str, Any]]] = {}
+        for impl in self.pm.hook.portail_type_fields.get_hookimpls():
+            for type_name, holder in (impl.function() or {}).items():
+                definition = getattr(holder, "__strawberry_definition__", None)
+                if definition is None:
+                    raise TypeError(f"plugin « {impl.plugin_name} » : portail_type_fields()[{type_name!r}] "
+                                    "doit être une classe @strawberry.type")
+                out.setdefault(type_name, []).extend((impl.plugin_name, f) for f in definition.fields)
+        return out
+
     def error_codes(self) -> dict[str, str]:
         """`{CODE: meaning}` of core and every enabled plugin (the first meaning given wins)."""
         codes: dict[str, str] = {}
@@ -257,6 +277,14 @@ class PluginHost:
                 if hid in merged:
                     merged[hid].update(codes)
         return {hid: frozenset(codes) for hid, codes in merged.items()}
+
+    async def document_requirements(self, household_id: int, child_ids: list[int]) -> set[tuple[str, int | None]]:
+        """`{(type code, child id or None)}` where the conditional document types are required."""
+        wanted: set[tuple[str, int | None]] = set()
+        for part in await _await_all(self.pm.hook.portail_document_requirements(
+                household_id=household_id, child_ids=list(child_ids))):
+            wanted.update((code, child) for code, child in (part or ()))
+        return wanted
 
     async def alerts(self, actor: Actor, household_id: int) -> list[Alert]:
         results = await _await_all(self.pm.hook.portail_alerts(actor=actor, household_id=household_id))

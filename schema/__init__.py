@@ -126,6 +126,40 @@ def error_code_enum(host: PluginHost) -> type[enum.Enum]:
         "`message` to show and, when an argument is at fault, `extensions.field`."))
 
 
+class ExtendedSchema(PortailSchema):
+    """The schema with the fields plugins add to core types (portail_type_fields): Strawberry asks
+    `get_fields` for each type's fields while it converts them, so the additions live in this schema
+    only; core's classes are never changed (two schemas built with different plugins stay apart)."""
+
+    def __init__(self, *args: Any, type_fields: dict[str, list[tuple[str, Any]]], **kwargs: Any) -> None:
+        self.type_fields = type_fields
+        # {(type name, GraphQL field name): plugin}, for `schema.checks` (the field is the plugin's).
+        self.plugin_fields: dict[tuple[str, str], str] = {}
+        self._extended: set[str] = set()
+        super().__init__(*args, **kwargs)
+        missing = sorted(set(type_fields) - self._extended)
+        if missing:
+            raise TypeError(f"portail_type_fields : type(s) inconnu(s) dans le schéma : {', '.join(missing)} "
+                            f"(plugins : {', '.join(sorted({p for n in missing for p, _ in type_fields[n]}))})")
+
+    def get_fields(self, type_definition: Any) -> list[Any]:
+        fields = super().get_fields(type_definition)
+        extra = self.type_fields.get(type_definition.name)
+        if not extra or type_definition.is_input:
+            return fields
+        self._extended.add(type_definition.name)
+        convert = self.config.name_converter.get_graphql_name
+        taken = {convert(f): "core" for f in fields}
+        for plugin, field in extra:
+            name = convert(field)
+            if name in taken:
+                raise TypeError(f"plugin « {plugin} » : le champ {type_definition.name}.{name} existe déjà "
+                                f"({taken[name]})")
+            taken[name] = plugin
+            self.plugin_fields[(type_definition.name, name)] = plugin
+        return [*fields, *(f for _, f in extra)]
+
+
 def build_schema(host: PluginHost) -> strawberry.Schema:
     contributions = host.graphql_contributions()
     query = _merge("Query", [c.query for c in contributions if c.query])
@@ -145,8 +179,8 @@ def build_schema(host: PluginHost) -> strawberry.Schema:
     if not sec.introspection:
         extensions.append(DisableIntrospection())
     types = [t for c in contributions for t in c.types] + [error_code_enum(host)]
-    schema = PortailSchema(query=query, mutation=mutation, subscription=subscription, types=types,
-                           extensions=extensions)
+    schema = ExtendedSchema(query=query, mutation=mutation, subscription=subscription, types=types,
+                            extensions=extensions, type_fields=host.type_fields())
     schema.document_cache = documents  # type: ignore[attr-defined]  # read by tests and benches
     return schema
 

@@ -112,10 +112,21 @@ def iter_problems(schema: strawberry.Schema) -> Iterator[Problem]:
     areas = type_areas(schema)
     roots = root_field_areas(schema)
 
+    plugin_fields: dict[tuple[str, str], str] = getattr(schema, "plugin_fields", {})
+
     def area(type_name: str, field_name: str | None = None) -> str:
         if type_name in ROOTS and field_name is not None:
             return roots.get((type_name, field_name), "core")
+        if field_name is not None and (type_name, field_name) in plugin_fields:
+            return plugin_fields[(type_name, field_name)]
         return areas.get(type_name, "core")
+
+    # 3c. a field a plugin adds to a core type (portail_type_fields) carries the plugin's prefix
+    for (type_name, field_name), plugin in sorted(plugin_fields.items()):
+        prefix = pascal(plugin)
+        if not field_name.startswith(prefix[0].lower() + prefix[1:]):
+            yield plugin, f"field {type_name}.{field_name}: a field {plugin} adds to a core type starts with " \
+                          f"{prefix[0].lower() + prefix[1:]}"
 
     for name, type_ in gql.type_map.items():
         if name.startswith("__") or name in BUILTIN_SCALARS:

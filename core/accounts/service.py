@@ -19,6 +19,7 @@ from core.errors import NotFound, PortailError, ValidationError
 from core.households.models import AuditLog, Household, Responsable
 from core.mail.service import queue_mail
 from core.permissions import Actor, require_account_opener, require_user
+from core.plugins import get_host
 from core.timeutil import now
 
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
@@ -346,10 +347,12 @@ async def create_staff(email: str, password: str, first_name: str, last_name: st
         raise ValidationError("Rôle invalide.", code="INVALID_ROLE", field="role")
     email = normalize_email(email)
     check_password_strength(password)
-    known = {s.code for s in get_settings().services}
+    # A configured `[[services]]` code, or the code of a service an enabled plugin runs (portail_services).
+    known = {s.code for s in get_settings().services} | set(get_host().services())
     unknown = [s for s in services if s not in known]
     if unknown:
-        raise ValidationError(f"Service(s) inconnu(s) : {', '.join(unknown)}", code="UNKNOWN_SERVICE", field="services")
+        raise ValidationError(f"Service(s) inconnu(s) : {', '.join(unknown)} (services connus : "
+                              f"{', '.join(sorted(known)) or 'aucun'})", code="UNKNOWN_SERVICE", field="services")
     taken = ValidationError("Un compte existe déjà pour cette adresse.", code="EMAIL_TAKEN", field="email")
     if await User.exists(email=email):
         raise taken

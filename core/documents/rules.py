@@ -5,7 +5,8 @@ No I/O here: the service loads types, documents and children, these functions de
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from core.contributions import DocumentType
@@ -13,15 +14,6 @@ from core.documents.models import DocumentStatus
 from core.errors import ValidationError
 
 SCOPES = ("household", "child")
-
-# Labels of the plugin/service codes found in `required_by` when they are not a configured service.
-REQUIRER_LABELS = {
-    "creche": "Crèches (petite enfance)",
-    "alsh_paj": "ALSH et Point Accueil Jeunes",
-    "alsh": "Accueil de loisirs (ALSH)",
-    "paj": "Point Accueil Jeunes",
-}
-
 
 @dataclass(frozen=True)
 class MissingDocument:
@@ -75,18 +67,34 @@ def _status_of(docs: Sequence[DocumentFact]) -> str | None:
     return "missing"
 
 
+def targets_of(doc_type: DocumentType, child_ids: Sequence[int],
+               asked: AbstractSet[tuple[str, int | None]] = frozenset()) -> list[int | None]:
+    """Where `doc_type` is required: every child (child scope) or the household (None); for a
+    conditional type only the targets its plugin asked for (`asked`, from portail_document_requirements).
+
+    >>> targets_of(DocumentType("pai", "PAI", scope="child", conditional=True), [1, 2], {("pai", 2)})
+    [2]
+    """
+    every: list[int | None] = list(child_ids) if doc_type.scope == "child" else [None]
+    if not doc_type.conditional:
+        return every
+    return [t for t in every if (doc_type.code, t) in asked]
+
+
 def missing_for_service(types: Iterable[DocumentType], docs: Sequence[DocumentFact], service: str,
-                        child_ids: Sequence[int]) -> list[MissingDocument]:
+                        child_ids: Sequence[int],
+                        asked: AbstractSet[tuple[str, int | None]] = frozenset()) -> list[MissingDocument]:
     """Every (type, target) required by `service` without an accepted document.
 
     Worked example: "carnet_sante" (child, required_by creche) and two children 1 and 2, child 1 has
     an accepted one, child 2 a refused one -> [MissingDocument("carnet_sante", ..., 2, "refused")].
+    A conditional type counts only for the (type, child) pairs of `asked`.
     """
     out: list[MissingDocument] = []
     for t in types:
         if service not in t.required_by:
             continue
-        targets: Sequence[int | None] = list(child_ids) if t.scope == "child" else [None]
+        targets = targets_of(t, child_ids, asked)
         for target in targets:
             mine = [d for d in docs if d.type_code == t.code and (t.scope != "child" or d.child_id == target)]
             status = _status_of(mine)
@@ -103,11 +111,17 @@ def latest_refused(docs: Sequence[DocumentFact]) -> list[DocumentFact]:
     return [d for d in latest.values() if d.status == DocumentStatus.REFUSED]
 
 
-def requirer_label(code: str, services: Iterable[tuple[str, str, str]]) -> tuple[str, list[str]]:
+def requirer_label(code: str, services: Iterable[tuple[str, str, str]],
+                   plugin_labels: Mapping[str, str] | None = None) -> tuple[str, list[str]]:
     """(label, establishment names) of a `required_by` code.
 
-    `services` are (code, name, kind) of the community. A configured service code gives its name,
-    a plugin code ("creche", "alsh_paj") the services whose kind it covers.
+    `services` are (code, name, kind) of the community, `plugin_labels` the `{code: label}` plugins
+    supply (portail_services). A configured service code gives its name; a plugin code ("creche",
+    "alsh_paj", "cantine") its plugin's label and the configured services whose kind it covers; a
+    service kind the names of its services.
+
+    >>> requirer_label("cantine", [], {"cantine": "Restauration scolaire"})
+    ('Restauration scolaire', [])
     """
     services = list(services)
     for s_code, name, _ in services:
@@ -115,7 +129,8 @@ def requirer_label(code: str, services: Iterable[tuple[str, str, str]]) -> tuple
             return name, [name]
     parts = set(code.split("_")) | {code}
     names = [name for _, name, kind in services if kind in parts]
-    return REQUIRER_LABELS.get(code, code), names
+    label = (plugin_labels or {}).get(code) or (", ".join(names) if names else code)
+    return label, names
 
 
 def check_review(accept: bool, reason: str | None) -> str:

@@ -51,7 +51,9 @@ def document_types() -> list[DocumentType]:
 
 
 def requirer(code: str) -> tuple[str, list[str]]:
-    return requirer_label(code, ((s.code, s.name, s.kind) for s in get_settings().services))
+    """(label, establishment names) of a `required_by` code: a configured service's name, else the
+    label its plugin supplies (portail_services)."""
+    return requirer_label(code, ((s.code, s.name, s.kind) for s in get_settings().services), get_host().services())
 
 
 def covers(required_by: str, service: str) -> bool:
@@ -75,7 +77,15 @@ async def missing_documents(household_id: int, service: str, child_id: int | Non
     else:
         child_ids = await Child.filter(household_id=household_id).order_by("id").values_list("id", flat=True)
     docs = await Document.filter(household_id=household_id)
-    return missing_for_service(document_types(), _facts(docs), service, list(child_ids))
+    asked = await asked_requirements(household_id, list(child_ids))
+    return missing_for_service(document_types(), _facts(docs), service, list(child_ids), asked)
+
+
+async def asked_requirements(household_id: int, child_ids: list[int]) -> set[tuple[str, int | None]]:
+    """Where the conditional document types are required (their plugins decide); no call when none is."""
+    if not any(t.conditional for t in document_types()):
+        return set()
+    return await get_host().document_requirements(household_id, child_ids)
 
 
 async def household_facts(household_id: int) -> tuple[list[DocumentFact], list[int]]:
@@ -84,17 +94,23 @@ async def household_facts(household_id: int) -> tuple[list[DocumentFact], list[i
     return _facts(docs), list(child_ids)
 
 
+async def requirement_facts(household_id: int) -> tuple[list[DocumentFact], list[int], set[tuple[str, int | None]]]:
+    """The household's documents, children and conditional requirements: all `missing_for_service` needs."""
+    facts, child_ids = await household_facts(household_id)
+    return facts, child_ids, await asked_requirements(household_id, child_ids)
+
+
 async def document_requirements(actor: Actor, service: str | None = None) -> list[dict[str, Any]]:
     """For the family: per required type, the services requiring it and what is still missing."""
     household_id = own_household_id(actor)
-    facts, child_ids = await household_facts(household_id)
+    facts, child_ids, asked = await requirement_facts(household_id)
     types = document_types()
     codes = sorted({c for t in types for c in t.required_by if service is None or c == service})
     out = []
     for code in codes:
         label, establishments = requirer(code)
         out.append({"service": code, "label": label, "establishments": establishments,
-                    "missing": missing_for_service(types, facts, code, child_ids)})
+                    "missing": missing_for_service(types, facts, code, child_ids, asked)})
     return out
 
 

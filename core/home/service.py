@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from core.config import get_settings
 from core.contributions import Alert
 from core.documents.rules import latest_refused, missing_for_service
-from core.documents.service import document_types, household_facts, requirer
+from core.documents.service import document_types, requirement_facts, requirer
 from core.households.models import Child
 from core.news.models import NewsItem
 from core.news.service import current_news
@@ -35,17 +35,17 @@ class HomePage:
 def _enabled_requirers() -> list[str]:
     """`required_by` codes of an enabled plugin or a configured service (a plugin that is off asks nothing)."""
     host = get_host()
-    on = set(host.plugin_names()) | {s.code for s in get_settings().services}
+    on = set(host.plugin_names()) | set(host.services()) | {s.code for s in get_settings().services}
     return sorted({c for t in document_types() for c in t.required_by if c in on})
 
 
 async def core_alerts(household_id: int) -> list[Alert]:
     """Missing documents per enabled service, refused documents, and the households area's alerts."""
-    facts, child_ids = await household_facts(household_id)
+    facts, child_ids, asked = await requirement_facts(household_id)
     types = document_types()
     alerts: list[Alert] = []
     for code in _enabled_requirers():
-        missing = [m for m in missing_for_service(types, facts, code, child_ids) if m.status == "missing"]
+        missing = [m for m in missing_for_service(types, facts, code, child_ids, asked) if m.status == "missing"]
         if missing:
             label, _ = requirer(code)
             alerts.append(Alert(code="DOCUMENTS_MISSING",

@@ -41,6 +41,12 @@ def portail_template_dirs() -> dict[str, str]:
 
 
 @hookimpl
+def portail_services() -> dict[str, str]:
+    """The plugin code in `required_by` stands for every configured service of its kind."""
+    return {"alsh_paj": "ALSH et Point Accueil Jeunes"}
+
+
+@hookimpl
 def portail_graphql() -> Any:
     from plugins.alsh_paj.graphql import contribution
 

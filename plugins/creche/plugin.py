@@ -78,6 +78,12 @@ def portail_template_dirs() -> dict[str, str]:
 
 
 @hookimpl
+def portail_services() -> dict[str, str]:
+    """The plugin code in `required_by` stands for every configured service of its kind."""
+    return {"creche": "Crèches (petite enfance)"}
+
+
+@hookimpl
 def portail_graphql() -> GraphQLContribution:
     from plugins.creche.graphql import contribution
 
