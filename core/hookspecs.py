@@ -97,8 +97,11 @@ def portail_services() -> dict[str, str]:
 
 
 @hookspec
-def portail_type_fields() -> dict[str, type]:
-    """Fields the plugin adds to CORE types: `{GraphQL type name: @strawberry.type class}`.
+def portail_type_fields() -> dict[type | str, type]:
+    """Fields the plugin adds to CORE types: `{core type: @strawberry.type class}`.
+
+    The key is the core Strawberry class (`core.households.graphql.HouseholdChild`, GraphQL `Child`:
+    the class survives a rename of the GraphQL name) or its GraphQL type name.
 
     Every field of the class is added to the core type of that name when the schema is built (each
     schema gets its own copy: nothing is changed in core's classes). A resolver receives the core

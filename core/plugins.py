@@ -214,7 +214,8 @@ class PluginHost:
         """`{core GraphQL type name: [(plugin name, StrawberryField), ...]}` added by plugins."""
         out: dict[str, list[tuple[str, Any]]] = {}
         for impl in self.pm.hook.portail_type_fields.get_hookimpls():
-            for type_name, holder in (impl.function() or {}).items():
+            for core_type, holder in (impl.function() or {}).items():
+                type_name = core_type if isinstance(core_type, str) else core_type.__strawberry_definition__.name
                 definition = getattr(holder, "__strawberry_definition__", None)
                 if definition is None:
                     raise TypeError(f"plugin « {impl.plugin_name} » : portail_type_fields()[{type_name!r}] "

@@ -36,5 +36,7 @@ async def portail_document_requirements(household_id: int, child_ids: list[int])
 
 
 @hookimpl
-def portail_type_fields() -> dict[str, type]:
-    return {"HouseholdChild": ChildLudotheque}
+def portail_type_fields() -> dict[type | str, type]:
+    from core.households.graphql import HouseholdChild  # the class: its GraphQL name may change
+
+    return {HouseholdChild: ChildLudotheque}
