@@ -2,7 +2,8 @@
 """Quick start for a fresh machine with only Python 3.11 and pip.
 
     python3 run.py demo   -> virtualenv, install, migrate, demo data, serve GraphiQL on :8000
-    python3 run.py test   -> virtualenv, install, run the whole test suite (pytest args pass through)
+    python3 run.py test   -> virtualenv, install, run the whole test suite (pytest args pass through),
+                             then the suites of the example plugins (examples/*, installed with pip)
 
 Every other set-up step lives here so that the README's quick start stays two commands.
 """
@@ -23,6 +24,9 @@ STAMP = VENV / ".portail-install-stamp"
 
 
 CONSTRAINTS = ROOT / "constraints.txt"
+# Plugin packages kept in this repository, installed into .venv with the project and tested by
+# `run.py test` with their own suite (as their authors would, through the `portail` pytest plugin).
+EXAMPLES = [ROOT / "examples" / "cantine"]
 
 
 def _install_fingerprint() -> str:
@@ -30,6 +34,8 @@ def _install_fingerprint() -> str:
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
     if CONSTRAINTS.exists():
         digest.update(CONSTRAINTS.read_bytes())
+    for example in EXAMPLES:
+        digest.update((example / "pyproject.toml").read_bytes())
     return digest.hexdigest()
 
 
@@ -46,6 +52,7 @@ def ensure_environment() -> None:
         [
             str(BIN / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
             "--config-settings", "editable_mode=compat", "-e", ".[test]",
+            *(arg for example in EXAMPLES for arg in ("-e", str(example.relative_to(ROOT)))),
             *(["-c", str(CONSTRAINTS)] if CONSTRAINTS.exists() else []),
         ],
         cwd=ROOT,
@@ -66,7 +73,13 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(BIN / "portail"), "demo", *extra], cwd=ROOT, env=env)
     if command == "cli":
         return subprocess.call([str(BIN / "portail"), *extra], cwd=ROOT, env=env)
-    return subprocess.call([str(BIN / "python"), "-m", "pytest", *extra], cwd=ROOT, env=env)
+    code = subprocess.call([str(BIN / "python"), "-m", "pytest", *extra], cwd=ROOT, env=env)
+    if any((ROOT / arg.split("::")[0]).exists() for arg in extra if not arg.startswith("-")):
+        return code  # tests picked by path: those only
+    for example in EXAMPLES:
+        print(f"• tests of {example.relative_to(ROOT)}", flush=True)
+        code = subprocess.call([str(BIN / "python"), "-m", "pytest", "-q"], cwd=example, env=env) or code
+    return code
 
 
 if __name__ == "__main__":

@@ -20,9 +20,9 @@ from core.home.service import core_alerts
 from core.hookspecs import hookimpl
 from core.permissions import Actor
 from core.plugins import activate_host, get_host, load_plugins
+from core.testing import make_family
 from schema import build_schema, export_sdl
 from tests import ludotheque_plugin
-from tests.conftest import make_family
 
 CHILD_LOANS = "{ myHousehold { children { firstName ludothequeLoans } } }"
 
@@ -73,7 +73,7 @@ async def test_a_plugin_field_on_a_core_type_lives_in_its_schema_only(ludotheque
     import httpx
 
     from core.app import create_app
-    from tests.helpers import GraphQLClient
+    from core.testing import GraphQLClient
 
     transport = httpx.ASGITransport(app=create_app(host, manage_db=False, background=False), client=("127.0.0.1", 40002))
     async with httpx.AsyncClient(transport=transport, base_url="http://portail.test") as http:
@@ -148,7 +148,7 @@ def test_schema_export_and_check_with_a_third_party_plugin(cli_with_ludotheque, 
 
 async def test_rgpd_data_of_two_plugins_using_the_same_keys_is_exported_and_erased_per_plugin(host, gql):
     from core.accounts.models import Role
-    from tests.conftest import make_staff
+    from core.testing import make_staff
 
     user, household, _ = await make_family()
     erased: list[str] = []

@@ -137,15 +137,15 @@ def test_missing_file_is_an_error_never_the_demo(tmp_path):
 def test_cross_checks_references_ibans_plugins_and_startup_hooks(tmp_path):
     text = (MINIMAL.replace('regie = "cc"', 'regie = "cx"')
             .replace("FR7630001007941234567890185", "FR7630001007941234567890100")
-            .replace('enabled = ["creche", "prelevement"]', 'enabled = ["creche", "prelevement", "cantine"]'))
+            .replace('enabled = ["creche", "prelevement"]', 'enabled = ["creche", "prelevement", "bibliotheque"]'))
     result = portail(tmp_path, "config", "check", config=_write(tmp_path, text))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "[[services]] n°1 regie : régie « cx » inconnue" in result.stderr
     assert "[[regies]] n°1 creditor_iban : IBAN invalide" in result.stderr
 
-    text = MINIMAL.replace('enabled = ["creche", "prelevement"]', 'enabled = ["creche", "cantine"]')
+    text = MINIMAL.replace('enabled = ["creche", "prelevement"]', 'enabled = ["creche", "bibliotheque"]')
     line = _one_error(portail(tmp_path, "config", "check", config=_write(tmp_path, text)))
-    assert "[plugins] enabled" in line and "« cantine »" in line and "non installé" in line
+    assert "[plugins] enabled" in line and "« bibliotheque »" in line and "non installé" in line
 
     # The plugins' start-up hooks run too (here prelevement's check of the SEPA format).
     text = MINIMAL.replace('creditor_bic = "BDFEFRPPXXX"', 'creditor_bic = "BDFEFRPPXXX"\nsepa_format = "pain.008.001.99"')
