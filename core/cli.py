@@ -9,12 +9,15 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from core.config import ConfigError
+
+if TYPE_CHECKING:
+    from core.plugins import PluginHost
 
 app = typer.Typer(help="Portail Famille: administration commands.", no_args_is_help=True)
 db_app = typer.Typer(help="Database: migrations.")
@@ -360,6 +363,38 @@ def schema_check(sdl: Path | None = typer.Option(
         console.print(f"[red]Le SDL committé diffère du code : lancez `{again}`.[/red]")
         raise typer.Exit(1)
     console.print(f"SDL à jour : {target}")
+    problems = convention_problems(host)
+    for line in problems:
+        typer.echo(line)
+    if problems:
+        console.print(f"[red]{len(problems)} écart(s) aux conventions GraphQL (docs/graphql.md).[/red]")
+        raise typer.Exit(1)
+    console.print("Conventions GraphQL respectées (descriptions, enums, noms, pages, codes d'erreur).")
+
+
+def convention_problems(host: PluginHost) -> list[str]:
+    """docs/graphql.md checked on the schema of `host`, and every error code raised in the source of core
+    and of each enabled plugin listed in `ErrorCode`: one line per problem, named by its area."""
+    import inspect
+    from types import ModuleType
+
+    from schema import build_schema
+    from schema.checks import iter_problems, raised_codes
+
+    lines = [f"{area}: {line}" for area, line in iter_problems(build_schema(host))]
+    listed = set(host.error_codes())
+    folders = {"core": Path(__file__).parent}
+    for name in host.enabled:
+        plugin = host.pm.get_plugin(name)
+        module = plugin if isinstance(plugin, ModuleType) else inspect.getmodule(type(plugin))
+        if module is not None and module.__file__:
+            folders[name] = Path(module.__file__).parent
+    for area, folder in folders.items():
+        for code, files in sorted(raised_codes(folder).items()):
+            if code not in listed:
+                lines.append(f"{area}: error code {code} raised in {', '.join(sorted(files))} but not in ErrorCode "
+                             "(add it to the area's error codes)")
+    return lines
 
 
 @config_app.command("show")

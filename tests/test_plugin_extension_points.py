@@ -183,3 +183,21 @@ def test_shipped_plugins_supply_their_service_labels(settings):
     host = load_plugins(replace(settings, enabled_plugins=("creche", "alsh_paj")))
     assert host.services() == {"creche": "Crèches (petite enfance)", "alsh_paj": "ALSH et Point Accueil Jeunes"}
     activate_host(get_host())
+
+
+def test_schema_check_names_the_convention_breaks_of_a_third_party_plugin(cli_with_ludotheque, tmp_path, monkeypatch):
+    """`portail schema check` runs docs/graphql.md on the community's plugin set: a field without a
+    description, or an error code raised but not declared, is one line naming the plugin."""
+    import tests.ludotheque_plugin as ludotheque
+
+    sdl = tmp_path / "ludotheque.graphql"
+    assert cli_with_ludotheque("schema", "export", "--output", str(sdl)).exit_code == 0
+    ok = cli_with_ludotheque("schema", "check", "--sdl", str(sdl))
+    assert ok.exit_code == 0 and "Conventions GraphQL respectées" in ok.output
+
+    field = ludotheque.ChildLudotheque.__strawberry_definition__.fields[0]
+    monkeypatch.setattr(field, "description", None)
+    assert cli_with_ludotheque("schema", "export", "--output", str(sdl)).exit_code == 0
+    broken = cli_with_ludotheque("schema", "check", "--sdl", str(sdl))
+    assert broken.exit_code == 1
+    assert "ludotheque: field Child.ludothequeLoans: no description" in broken.output
