@@ -896,13 +896,18 @@ class AlshAdminMutation:
         return AlshPajUnit.of(await service.set_capacity(actor(info), parse_id(unit_id, "unitId"), capacity))
 
     @strawberry.mutation(description=(
-        f"Staff: close an establishment on a day (public holidays are automatic); refused while active lines exist "
-        f"that day. {STAFF} Errors: {AUTH}, FORBIDDEN, NOT_FOUND, DAY_HAS_BOOKINGS."))
+        f"Staff: close an establishment on a day (public holidays are automatic); audited. Active lines that day "
+        f"are never left nor cancelled silently: refused (DAY_HAS_BOOKINGS, `extensions.affectedLineCount`) unless "
+        f"`cancelBookings`, which cancels them in time (never billed, places freed) and mails each family. {STAFF} "
+        f"Errors: {AUTH}, FORBIDDEN, NOT_FOUND, DAY_HAS_BOOKINGS."))
     async def add_alsh_paj_closed_day(self, info: Info, establishment_id: EstablishmentId,
                                       date: Annotated[date, _arg("The day.")],
                                       label: Annotated[str, _arg("Shown to families.")] = "Fermé",
+                                      cancel_bookings: Annotated[bool, _arg(
+                                          "True: cancel the day's active lines (families mailed).")] = False,
                                       ) -> AlshPajClosedDay | None:
-        row = await service.add_closed_day(actor(info), parse_id(establishment_id, "establishmentId"), date, label)
+        row = await service.add_closed_day(actor(info), parse_id(establishment_id, "establishmentId"), date, label,
+                                           cancel_bookings)
         return AlshPajClosedDay.of(row)
 
 

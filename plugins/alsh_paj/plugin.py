@@ -127,7 +127,8 @@ ERROR_CODES: dict[str, str] = {
     "INVALID_TARIFF": "The tariff grid is invalid (unknown method, brackets not increasing…).",
     "DUPLICATE_CODE": "A unit with this code already exists in the period.",
     "SAME_HOUSEHOLD": "The child already belongs to this household.",
-    "DAY_HAS_BOOKINGS": "Active booking lines exist on that day: process or cancel them first.",
+    "DAY_HAS_BOOKINGS": "Active booking lines exist on that day (`extensions.affectedLineCount`): process them, "
+                        "or close with `cancelBookings: true`.",
     "EMPTY_SELECTION": "Nothing was chosen (no day, no line, no decision).",
     "TOO_MANY_SELECTIONS": "More than 400 (day, unit) pairs in one request.",
     "BOOKING_CLOSED": "The period's booking window is not open.",

@@ -477,7 +477,7 @@ async def update_period(actor: Actor, period_id: int, changes: dict[str, Any], c
                 by_booking[ln.booking.id].append(ln)
             for booking_lines in by_booking.values():
                 await _mail_booking(booking_lines[0].booking, "booking_changed",
-                                    {"cancelled": booking_lines, "change": period.name})
+                                    {"cancelled": booking_lines, "change": f"la période « {period.name} »"})
         await audit(actor, "alsh_period_updated", "alsh_period", period.id, None, {
             "before": before, "after": {k: _jsonable(getattr(period, k)) for k in before},
             "affected_lines": [ln.id for ln in affected], "choice": choice})
@@ -529,8 +529,11 @@ async def set_capacity(actor: Actor, unit_id: int, capacity: int) -> AlshUnit:
     return unit
 
 
-async def add_closed_day(actor: Actor, establishment_id: int, day: date, label: str = "Fermé") -> AlshClosedDay:
-    """Close a day. Under the row locks of the day's (unit, day) counters, the same locks a booking takes
+async def add_closed_day(actor: Actor, establishment_id: int, day: date, label: str = "Fermé",
+                         cancel_bookings: bool = False) -> AlshClosedDay:
+    """Close a day. Its active lines are never left on a closed day nor cancelled silently: without
+    `cancel_bookings` the closing is refused (DAY_HAS_BOOKINGS, with their count); with it they are
+    cancelled in time (never billed, places freed) and each family is mailed. Under the row locks of the day's (unit, day) counters, the same locks a booking takes
     (`_lock_days`): a booking racing the closing is either seen here (DAY_HAS_BOOKINGS) or sees the
     closed day (DAY_NOT_BOOKABLE). Two closings of one establishment queue on its row."""
     establishment = await _establishment_for_staff(actor, establishment_id)
@@ -543,15 +546,29 @@ async def add_closed_day(actor: Actor, establishment_id: int, day: date, label: 
         ids = await AlshDayCounter.filter(unit_id__in=[u.id for u in units] or [0], date=day) \
             .values_list("id", flat=True)
         await lock_rows(AlshDayCounter, list(ids))
-        if await AlshBookingLine.exists(date=day, state__in=LineState.ACTIVE,
-                                        booking__period__mode__establishment_id=establishment.id):
-            raise Conflict("Des réservations existent ce jour-là : traitez-les avant de fermer.",
-                           code="DAY_HAS_BOOKINGS", field="date")
+        lines = await AlshBookingLine.filter(date=day, state__in=LineState.ACTIVE,
+                                             booking__period__mode__establishment_id=establishment.id) \
+            .select_related("unit", "booking").order_by("id")
+        if lines and not cancel_bookings:
+            raise Conflict("Des réservations existent ce jour-là : traitez-les ou annulez-les en fermant.",
+                           code="DAY_HAS_BOOKINGS", field="date", details={"affectedLineCount": len(lines)})
         row, created = await AlshClosedDay.get_or_create(establishment=establishment, date=day,
                                                          defaults={"label": label or "Fermé"})
-        if created:
+        if lines:
+            await _lock_lines([ln.id for ln in lines])
+            by_booking: dict[int, list[AlshBookingLine]] = defaultdict(list)
+            # waiting lines first: a place freed that day must not promote one of them
+            for ln in sorted(lines, key=lambda x: x.state != LineState.LISTE_ATTENTE):
+                await _set_state(ln, LineState.ANNULEE, actor, f"Fermeture : {row.label}"[:300],
+                                 cancelled_in_time=True)
+                await _free(ln, actor)
+                by_booking[ln.booking.id].append(ln)
+            for booking_lines in by_booking.values():
+                await _mail_booking(booking_lines[0].booking, "booking_changed",
+                                    {"cancelled": booking_lines, "change": f"l'ouverture du {day:%d/%m/%Y} ({row.label})"})
+        if created or lines:
             await audit(actor, "alsh_closed_day", "alsh_establishment", establishment.id, None,
-                        {"date": day.isoformat(), "label": row.label})
+                        {"date": day.isoformat(), "label": row.label, "cancelled_lines": [ln.id for ln in lines]})
     return row
 
 

@@ -79,7 +79,7 @@ async def test_closed_day_leaves_the_calendar(gql):
     w1, w2 = setup.wednesdays[1], setup.wednesdays[2]
     await g.ok(SUBMIT, c=kids[0].id, p=setup.period.id, s=[sel(w1, setup.day)])
     assert (await staff.error(CLOSE, e=setup.establishment.id, d=w1.isoformat()))["extensions"] == {
-        "code": "DAY_HAS_BOOKINGS", "field": "date"}
+        "code": "DAY_HAS_BOOKINGS", "field": "date", "affectedLineCount": 1}
     closed = (await staff.ok(CLOSE, e=setup.establishment.id, d=w2.isoformat()))["addAlshPajClosedDay"]
     assert closed == {"date": w2.isoformat(), "label": "Fermeture"}
     days = {d["date"]: d for d in (await g.ok(DAYS, c=kids[0].id, p=setup.period.id))["alshPajPeriodDays"]}

@@ -235,3 +235,34 @@ async def test_establishment_mode_and_unit_edits_keep_bookings_and_are_audited(g
     assert [e.action for e in await AuditLog.filter(action__startswith="alsh_").order_by("id")] == [
         "alsh_establishment_updated", "alsh_mode_updated", "alsh_unit_updated"]
     assert (await AuditLog.get(action="alsh_unit_updated")).detail["before"]["name"] == "MERCREDI JOURNEE AVEC REPAS"
+
+
+async def test_closing_a_booked_day_cancels_its_lines_only_when_asked_and_mails_the_families(gql, mailbox):
+    setup = await make_setup(auto_accept=True, capacity=1)
+    agent = await gql.as_user(await make_staff(services=["alsh"]))
+    close = """mutation($e: ID!, $d: Date!, $c: Boolean!) {
+      addAlshPajClosedDay(establishmentId: $e, date: $d, label: "Grève", cancelBookings: $c) { date label } }"""
+    w = setup.wednesdays[1]
+    first, _, k1 = await make_family("un@example.org", children=1, name="UN")
+    second, _, k2 = await make_family("deux@example.org", children=1, name="DEUX")
+    b1 = (await (await gql.as_user(first)).ok(SUBMIT, c=k1[0].id, p=setup.period.id, s=[sel(w, setup.day)]))
+    b2 = (await (await gql.as_user(second)).ok(SUBMIT, c=k2[0].id, p=setup.period.id, s=[sel(w, setup.day)]))
+    assert b2["submitAlshPajBooking"]["lines"][0]["state"] == "WAITING_LIST"
+    await send_pending(ignore_schedule=True)
+    mailbox.clear()
+
+    err = await agent.error(close, e=setup.establishment.id, d=w.isoformat(), c=False)
+    assert err["extensions"] == {"code": "DAY_HAS_BOOKINGS", "field": "date", "affectedLineCount": 2}
+    assert not await AlshClosedDay.exists(date=w)
+    done = (await agent.ok(close, e=setup.establishment.id, d=w.isoformat(), c=True))["addAlshPajClosedDay"]
+    assert done == {"date": w.isoformat(), "label": "Grève"}
+    lines = await AlshBookingLine.filter(date=w).order_by("id")
+    assert [(ln.state, ln.cancelled_in_time) for ln in lines] == [("annulee", True), ("annulee", True)]
+    assert (await AlshDayCounter.get(unit_id=setup.day.id, date=w)).taken == 0
+    await send_pending(ignore_schedule=True)
+    for address in ("un@example.org", "deux@example.org"):
+        texts = [mailbox.text(m) for m in mailbox.to(address)]
+        assert len(texts) == 1 and f"{w:%d/%m/%Y} | MERCREDI JOURNEE AVEC REPAS" in texts[0], address
+    entry = (await _audit("alsh_closed_day"))[-1]
+    assert sorted(entry.detail["cancelled_lines"]) == [ln.id for ln in lines]
+    assert b1["submitAlshPajBooking"]["lines"][0]["state"] == "ACCEPTED"
