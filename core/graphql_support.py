@@ -16,13 +16,16 @@ from cross_web import HTTPException
 from graphql import (
     GraphQLError,
     GraphQLInputType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
     GraphQLResolveInfo,
+    GraphQLSchema,
+    default_field_resolver,
     get_nullable_type,
     is_input_object_type,
     is_list_type,
 )
 from strawberry.asgi import GraphQL
-from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext, ExecutionResult, Info
 
 from core.accounts.service import actor_from_session
@@ -207,19 +210,32 @@ def check_input(value: Any, type_: GraphQLInputType, field: str) -> None:
         check_text(value, field)
 
 
-class InputGuard(SchemaExtension):
-    """Checks every argument of every field before its resolver runs, so that no resolver can forget:
-    ids bounded (INVALID_ID), no control characters in any text (INVALID_TEXT), both naming the field."""
+def _guarded(resolve: Callable[..., Any], definitions: dict[str, Any]) -> Callable[..., Any]:
+    def guarded_resolve(root: Any, info: GraphQLResolveInfo, **kwargs: Any) -> Any:
+        for name, value in kwargs.items():
+            if name in definitions:
+                check_input(value, definitions[name].type, name)
+        return resolve(root, info, **kwargs)
+    guarded_resolve.__wrapped__ = resolve  # type: ignore[attr-defined]
+    return guarded_resolve
 
-    def resolve(self, _next: Callable[..., Any], root: Any, info: GraphQLResolveInfo, *args: Any, **kwargs: Any) -> Any:
-        # introspection meta fields (`__type(name:)`) are not in the parent type's fields: nothing to guard
-        field_def = info.parent_type.fields.get(info.field_name) if kwargs else None
-        if field_def is not None:
-            definitions = field_def.args
-            for name, value in kwargs.items():
-                if name in definitions:
-                    check_input(value, definitions[name].type, name)
-        return _next(root, info, *args, **kwargs)
+
+def guard_inputs(schema: GraphQLSchema) -> None:
+    """Checks every argument of every field before its resolver runs, so that no resolver can forget:
+    ids bounded (INVALID_ID), no control characters in any text (INVALID_TEXT), both naming the field.
+
+    Only the resolvers of fields that take arguments are wrapped, once, when the schema is built: the
+    thousands of argument-less field resolutions of a page cost nothing (a `SchemaExtension.resolve`
+    would wrap every one of them in Strawberry's middleware). Same outcome as checking in the
+    resolver: the error sits at that field's path, the rest of the answer is still computed.
+    Introspection types (`__Type`…) take no ids nor text worth guarding and are left alone.
+    """
+    for type_ in schema.type_map.values():
+        if type_.name.startswith("__") or not isinstance(type_, GraphQLObjectType | GraphQLInterfaceType):
+            continue
+        for field in type_.fields.values():
+            if field.args and not hasattr(field.resolve, "__wrapped__"):
+                field.resolve = _guarded(field.resolve or default_field_resolver, field.args)
 
 
 def session_token_from(request: Any) -> str | None:
@@ -288,6 +304,10 @@ def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext |
 class PortailSchema(strawberry.Schema):
     """Strawberry's schema whose error logging cannot leak the request (its default logs each error
     with its message and traceback, which carry the literals of the query)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        guard_inputs(self._schema)
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         log_errors(errors, execution_context)

@@ -18,7 +18,7 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
-from core.graphql_support import InputGuard, PortailSchema
+from core.graphql_support import PortailSchema
 from core.ops.extension import OperationObserver
 from core.plugins import PluginHost
 from core.request_memo import RequestMemo
@@ -170,7 +170,6 @@ def build_schema(host: PluginHost) -> strawberry.Schema:
     extensions: list = [
         lambda: DocumentCache(documents),  # first: a hit skips parsing and validation
         OperationObserver,  # operation name, outcome, latency: logs and metrics, never the document
-        InputGuard,
         RequestMemo,  # one household bundle per query operation, shared by its resolvers
         QueryDepthLimiter(max_depth=sec.graphql_max_depth),
         MaxAliasesLimiter(max_alias_count=sec.graphql_max_aliases),

@@ -80,3 +80,18 @@ async def test_huge_download_ids_are_missing_files(gql):
     for kind in ("document", "invoice", "attestation"):
         for bad in (str(2**64), "9" * 40 + "-2026"):
             assert (await family.download(f"/files/{kind}/{bad}")).status_code == 404
+
+
+def test_every_field_with_arguments_is_guarded_and_no_extension_wraps_every_field(settings):
+    """The argument check is attached to each field that takes arguments (plugins' fields included),
+    and no schema extension implements `resolve`: that would run for every field of every answer
+    (thousands per home page)."""
+    from core.plugins import load_plugins
+    from schema import build_schema
+
+    schema = build_schema(load_plugins(settings))
+    assert not [ext for ext in schema.get_extensions() if ext._implements_resolve()]
+    unguarded = [f"{t.name}.{name}" for t in schema._schema.type_map.values()
+                 if not t.name.startswith("__") and hasattr(t, "fields") and hasattr(t, "interfaces")
+                 for name, f in t.fields.items() if f.args and getattr(f.resolve, "__name__", "") != "guarded_resolve"]
+    assert unguarded == []
