@@ -17,13 +17,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiosmtplib
-from jinja2 import TemplateNotFound
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from core.config import get_settings
 from core.mail.models import OutboxMail, OutboxStatus
 from core.ops import metrics
+from core.templating import exists as template_exists
 from core.templating import render
 from core.timeutil import now
 
@@ -38,9 +38,9 @@ def render_mail(to: str, template: str, context: dict[str, Any] | None = None,
     ctx = {"community": settings.community, "public_url": settings.community.public_url, **(context or {})}
     subject = render(f"{template}.subject.txt", ctx).strip()
     text = render(f"{template}.txt", ctx)
-    try:
+    if template_exists(f"{template}.html"):
         html = render(f"{template}.html", ctx)
-    except TemplateNotFound:
+    else:
         # Every mail has an HTML part: the text in the community's layout, links made clickable.
         html = render("mail/_layout.html", {**ctx, "subject": subject, "text": text.strip()})
     return {"to": to, "subject": subject, "text_body": text, "html_body": html, "template": template,

@@ -164,9 +164,13 @@ def mask_iban(iban: str) -> str:
 def sepa_text(value: str, max_len: int = 140) -> str:
     """Text restricted to the SEPA Latin character set (accents removed), trimmed to `max_len`."""
     ascii_text = unicodedata.normalize("NFKD", value or "").encode("ascii", "ignore").decode()
-    cleaned = re.sub(r"[^A-Za-z0-9/?:().,'+ -]", " ", ascii_text)
-    cleaned = re.sub(r"\s+", " ", cleaned).strip()
+    cleaned = _SPACES.sub(" ", _NOT_SEPA.sub(" ", ascii_text)).strip()
     return cleaned[:max_len] or "-"
+
+
+# compiled once: a 10,000-debit file cleans some 300,000 values
+_NOT_SEPA = re.compile(r"[^A-Za-z0-9/?:().,'+ -]")
+_SPACES = re.compile(r"\s+")
 
 
 def build_rum(regie_code: str, household_id: int, created_on: date, token: str | None = None) -> str:
