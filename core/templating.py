@@ -42,11 +42,12 @@ def mail_paragraphs(text: str) -> Markup:
     that is a link made clickable, all escaped. Python rather than a Jinja loop over every line: a
     batch renders 10,000 of them (`mail/_layout.html` puts the first paragraph on its indented line)."""
     paragraphs = []
-    for paragraph in text.split("\n\n"):
-        lines = [Markup('<a href="{0}">{0}</a>').format(line) if line.startswith(("http://", "https://"))
-                 else escape(line) for line in paragraph.split("\n")]
-        paragraphs.append(Markup("<p>") + Markup("<br>").join(lines) + Markup("</p>"))
-    return Markup("\n    ").join(paragraphs)
+    # escaped once: escaping leaves newlines and "http://" / "https://" as they are
+    for paragraph in str(escape(text)).split("\n\n"):
+        lines = [f'<a href="{line}">{line}</a>' if line.startswith(("http://", "https://")) else line
+                 for line in paragraph.split("\n")]
+        paragraphs.append(f"<p>{'<br>'.join(lines)}</p>")
+    return Markup("\n    ".join(paragraphs))
 
 
 _exists: dict[str, bool] = {}
