@@ -281,6 +281,19 @@ def search_key(*parts: str | None) -> str:
     return " ".join(re.sub(r"[^0-9a-z@.]+", " ", text).split())
 
 
+SEARCH_TEXT_MAX = 2000  # Household.search_text (a varchar on PostgreSQL: longer would be a driver error)
+
+
+def search_index(*parts: str | None, max_length: int = SEARCH_TEXT_MAX) -> str:
+    """`Household.search_text`: the distinct words of `search_key`, in first-seen order (a family of
+    five « Le Goff » holds « le goff » once), cut at a word boundary to fit the column."""
+    words = list(dict.fromkeys(search_key(*parts).split()))
+    text = " ".join(words)
+    if len(text) <= max_length:
+        return text
+    return text[:max_length + 1].rsplit(" ", 1)[0]
+
+
 def search_tokens(text: str) -> list[str]:
     """The words of a staff query, each of which a household must contain (at most 8)."""
     return search_key(text).split()[:8]

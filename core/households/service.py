@@ -195,7 +195,7 @@ async def refresh_search_index(household_ids: list[int]) -> None:
     for hid, first, last in await Child.filter(household_id__in=ids).values_list("household_id", "first_name", "last_name"):
         parts[hid] += [first, last]
     for hid, values in parts.items():
-        await Household.filter(id=hid).update(search_text=rules.search_key(*values))
+        await Household.filter(id=hid).update(search_text=rules.search_index(*values))
 
 
 # ---- profile and household ----------------------------------------------------------------------

@@ -128,6 +128,14 @@ def test_search_key_ignores_accents_case_and_punctuation():
     assert rules.search_tokens("  HÉLÈNE   le-goff ") == ["helene", "le", "goff"]
 
 
+def test_search_index_keeps_each_word_once_and_fits_its_column():
+    assert rules.search_index("LE GOFF", "Anne", "Le Goff", "Paul", "Le Goff") == "le goff anne paul"
+    many = [f"Prenom{i}" for i in range(600)]  # a bench household with 600 children
+    text = rules.search_index("Martin", *many)
+    assert len(text) <= rules.SEARCH_TEXT_MAX and text.startswith("martin prenom0 ") and not text.endswith(" ")
+    assert set(text.split()) <= {"martin", *(name.lower() for name in many)}  # no word cut in half
+
+
 def test_search_rank_puts_the_household_name_first():
     tokens = ["martin"]
     ranks = {name: rules.search_rank(name, tokens) for name in ("martin", "martinez", "le martin", "dupont")}
