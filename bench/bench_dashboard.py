@@ -185,5 +185,5 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=8, help="interleaved rounds per client count")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 20])
     parser.add_argument("--compare-root", default=None,
-                        help="also serve the app from this checkout (e.g. /work/main before a change), interleaved")
+                        help="also serve the app from this checkout (e.g. a clone of main before a change), interleaved")
     asyncio.run(main(parser.parse_args()))
