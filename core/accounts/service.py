@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from core.accounts.models import AuthToken, LoginFailure, LoginThrottle, Role, TokenPurpose, User
 from core.accounts.rules import check_password_strength, hash_token, new_token, normalize_email
+from core.compiled_query import CompiledQuery
 from core.config import get_settings
 from core.errors import NotFound, PortailError, ValidationError
 from core.households.models import AuditLog, Household, Responsable
@@ -283,11 +284,14 @@ async def forget_old_attempts() -> int:
     return await LoginThrottle.filter(window_start__lt=since).delete()
 
 
+_OPEN_SESSION = CompiledQuery(lambda token_hash: AuthToken.filter(
+    token_hash=token_hash, purpose=TokenPurpose.SESSION, used_at__isnull=True).select_related("user").first())
+
+
 async def actor_from_session(token: str | None, ip: str) -> Actor:
     if not token:
         return Actor.anonymous(ip)
-    row = await AuthToken.get_or_none(token_hash=hash_token(token), purpose=TokenPurpose.SESSION,
-                                      used_at__isnull=True).select_related("user")
+    row = await _OPEN_SESSION.all(hash_token(token))
     if row is None or row.expires_at <= now() or not row.user.is_active:
         return Actor.anonymous(ip)
     return Actor.for_user(row.user, ip=ip, session_token_id=row.id)

@@ -26,7 +26,7 @@ from core.graphql_support import (
     check_page,
     ctx,
     graphql_enum,
-    paginate,
+    page_of,
     parse_id,
 )
 from core.permissions import Actor, require_user
@@ -194,9 +194,18 @@ class BillingInvoice:
     pdf_url: str = strawberry.field(description="Relative URL of the PDF (download, same session).")
     preview_url: str = strawberry.field(description="Relative URL of the PDF shown inline (« aperçu »).")
     corrects_id: strawberry.ID | None = strawberry.field(description="A credit note: the invoice it reduces.")
-    due_date: date | None = strawberry.field(description="Payment deadline (none on a credit note).")
-    mentions: BillingInvoiceMentions | None = strawberry.field(
-        description="Legal mentions of the invoice (none on a credit note).")
+    # The stored invoice, for the mentions: computed from the régie's configuration only when asked.
+    model: strawberry.Private[Invoice]
+
+    @strawberry.field(description="Payment deadline (none on a credit note).")
+    def due_date(self) -> date | None:
+        mentions = service.invoice_mentions(self.model)
+        return mentions.due_date if mentions else None
+
+    @strawberry.field(description="Legal mentions of the invoice (none on a credit note).")
+    def mentions(self) -> BillingInvoiceMentions | None:
+        mentions = service.invoice_mentions(self.model)
+        return BillingInvoiceMentions.from_rules(mentions) if mentions else None
 
     @strawberry.field(description="The status's French label to show (« Partiellement payée »).")
     def status_label(self) -> str:
@@ -208,7 +217,6 @@ class BillingInvoice:
 
     @classmethod
     def from_model(cls, inv: Invoice) -> BillingInvoice:
-        mentions = service.invoice_mentions(inv)
         regie = get_settings().regie(inv.regie_code)
         corrects = inv.corrects_id  # type: ignore[attr-defined]
         return cls(id=strawberry.ID(str(inv.id)), number=inv.number, kind=InvoiceKind(inv.kind),
@@ -219,9 +227,7 @@ class BillingInvoice:
                    credited_cents=inv.credited_cents, balance_cents=inv.balance_cents,
                    status=InvoiceStatus(inv.status), reason=inv.reason,
                    pdf_url=f"/files/invoice/{inv.id}", preview_url=f"/files/invoice/{inv.id}?inline=1",
-                   corrects_id=strawberry.ID(str(corrects)) if corrects else None,
-                   due_date=mentions.due_date if mentions else None,
-                   mentions=BillingInvoiceMentions.from_rules(mentions) if mentions else None)
+                   corrects_id=strawberry.ID(str(corrects)) if corrects else None, model=inv)
 
     @strawberry.field(description="The lines, by child name then id. Not paginated: one invoice's lines.")
     async def lines(self, info: Info) -> list[BillingInvoiceLine]:
@@ -297,8 +303,8 @@ class BillingQuery:
     async def my_invoices(self, info: Info, year: YearArg = None, limit: Limit = DEFAULT_PAGE_SIZE,
                           offset: Offset = 0) -> Page[BillingInvoice] | None:
         check_page(limit, offset)
-        return await paginate(service.family_invoices_query(actor(info), year), limit, offset,
-                              BillingInvoice.from_model)
+        page = page_of(await service.family_invoices(actor(info), year), limit, offset)
+        return Page(items=_invoices(page.items), total=page.total, limit=limit, offset=offset)
 
     @strawberry.field(description=(
         "Family: the sums of `myInvoices` for the same year (count, total, « solde dû »). "

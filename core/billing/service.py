@@ -31,6 +31,7 @@ from core.billing.models import (
     PaymentMethod,
 )
 from core.billing.types import BillingPeriod, InvoiceLineDraft
+from core.compiled_query import CompiledQuery
 from core.config import get_settings
 from core.db import bulk_insert, visible_page
 from core.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -47,6 +48,7 @@ from core.permissions import (
     staff_need_to_know,
 )
 from core.plugins import get_host
+from core.request_memo import memoised
 from core.timeutil import check_year, now, today
 
 log = logging.getLogger("portail.billing")
@@ -504,18 +506,21 @@ async def unpaid_invoices(regie_code: str, household_ids: list[int] | None = Non
 # ---- reads -----------------------------------------------------------------------------------
 
 
-def family_invoices_query(actor: Actor, year: int | None = None) -> Any:
-    """The family's own invoices of `year` (all years when None), newest issue date first, then newest id."""
-    hid = require_household(actor, actor.household_id)
-    query = Invoice.filter(household_id=hid)
-    if year is not None:
-        check_year(year)
-        query = query.filter(issued_on__gte=date(year, 1, 1), issued_on__lte=date(year, 12, 31))
-    return query.order_by("-issued_on", "-id")
+HOUSEHOLD_INVOICES = CompiledQuery(lambda household_id: Invoice.filter(household_id=household_id)
+                                   .order_by("-issued_on", "-id"))
+HOUSEHOLD_INVOICES_OF_YEAR = CompiledQuery(lambda household_id, first, last: Invoice.filter(
+    household_id=household_id, issued_on__gte=first, issued_on__lte=last).order_by("-issued_on", "-id"))
 
 
 async def family_invoices(actor: Actor, year: int | None = None) -> list[Invoice]:
-    return list(await family_invoices_query(actor, year))
+    """The family's own invoices of `year` (all years when None), newest issue date first, then newest
+    id. Read once per request (core.request_memo): « Mes factures » and its totals share it."""
+    hid = require_household(actor, actor.household_id)
+    if year is None:
+        return await memoised(("family_invoices", hid, None), lambda: HOUSEHOLD_INVOICES.all(hid))
+    check_year(year)
+    return await memoised(("family_invoices", hid, year),
+                          lambda: HOUSEHOLD_INVOICES_OF_YEAR.all(hid, date(year, 1, 1), date(year, 12, 31)))
 
 
 async def staff_invoices(actor: Actor, household_id: int | None = None, regie_code: str | None = None,

@@ -10,6 +10,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from core.compiled_query import BoundQuery, CompiledQuery
 from core.config import get_settings
 from core.contributions import DocumentType, FileDownload
 from core.db import visible_page
@@ -137,15 +138,17 @@ async def upload_document(actor: Actor, upload: Any, type_code: str, child_id: i
     return await Document.get(id=doc.id).select_related("child", "file")
 
 
-def my_documents_query(actor: Actor) -> Any:
+HOUSEHOLD_DOCUMENTS = CompiledQuery(lambda household_id: Document.filter(household_id=household_id)
+                                    .select_related("child", "file").order_by("-uploaded_at", "-id"))
+
+
+def my_documents_query(actor: Actor) -> BoundQuery[Document]:
     """The family's own documents, newest upload first (then newest id)."""
-    household_id = own_household_id(actor)
-    return Document.filter(household_id=household_id).select_related("child", "file") \
-        .order_by("-uploaded_at", "-id")
+    return HOUSEHOLD_DOCUMENTS.bind(own_household_id(actor))
 
 
 async def my_documents(actor: Actor) -> list[Document]:
-    return list(await my_documents_query(actor))
+    return await my_documents_query(actor).all()
 
 
 async def visible_to(actor: Actor, docs: list[Document]) -> list[Document]:

@@ -12,6 +12,7 @@ from core.contributions import Alert
 from core.documents.rules import latest_refused, missing_for_service
 from core.documents.service import document_types, requirement_facts, requirer
 from core.households.models import Child
+from core.households.service import load_bundle
 from core.news.models import NewsItem
 from core.news.service import current_news
 from core.permissions import Actor, own_household_id
@@ -77,7 +78,9 @@ async def alerts(actor: Actor, household_id: int) -> list[Alert]:
 
 
 async def children(household_id: int) -> list[Child]:
-    return list(await Child.filter(household_id=household_id).order_by("birth_date", "id"))
+    """Oldest first, children still expected last: the household bundle's (read once per request with
+    the household file and the alerts)."""
+    return (await load_bundle(household_id)).children
 
 
 async def home(actor: Actor, news_limit: int = 5) -> HomePage:

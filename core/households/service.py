@@ -17,6 +17,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from core.accounts.rules import normalize_email
+from core.compiled_query import CompiledQuery
 from core.config import get_settings
 from core.contributions import Alert
 from core.db import lock_rows
@@ -132,15 +133,23 @@ async def load_bundle(household_id: int) -> HouseholdBundle:
     return await memoised(("household_bundle", household_id), lambda: _load_bundle(household_id))
 
 
+_HOUSEHOLD = CompiledQuery(lambda household_id: Household.filter(id=household_id).first())
+_RESPONSABLES = CompiledQuery(lambda household_id: Responsable.filter(household_id=household_id).order_by("rank", "id"))
+_CHILDREN = CompiledQuery(lambda household_id: Child.filter(household_id=household_id))
+_PEOPLE = CompiledQuery(lambda household_id: AuthorizedPerson.filter(child__household_id=household_id).order_by("id"))
+
+
 async def _load_bundle(household_id: int) -> HouseholdBundle:
-    household = await Household.get_or_none(id=household_id).prefetch_related(
-        "responsables", "children__authorized_people")
+    household = await _HOUSEHOLD.all(household_id)
     if household is None:
         raise NotFound("foyer")
-    children = sorted(household.children, key=lambda c: (c.birth_date or c.expected_birth_date or date.max, c.id))
-    people = {c.id: sorted(c.authorized_people, key=lambda p: p.id) for c in children}
-    responsables = sorted(household.responsables, key=lambda r: r.rank)
-    return HouseholdBundle(household=household, responsables=responsables, children=children, people=people)
+    children = sorted(await _CHILDREN.all(household_id),
+                      key=lambda c: (c.birth_date or c.expected_birth_date or date.max, c.id))
+    people: dict[int, list[AuthorizedPerson]] = {c.id: [] for c in children}
+    for person in await _PEOPLE.all(household_id):
+        people[person.child_id].append(person)  # type: ignore[attr-defined]
+    return HouseholdBundle(household=household, responsables=await _RESPONSABLES.all(household_id),
+                           children=children, people=people)
 
 
 # ---- reading --------------------------------------------------------------------------------------

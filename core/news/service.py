@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from core.compiled_query import BoundQuery, CompiledQuery
 from core.errors import NotFound, ValidationError
 from core.news.models import NewsItem
 from core.permissions import Actor, require_staff
@@ -45,14 +45,16 @@ async def delete_news(actor: Actor, news_id: int) -> None:
         await item.delete()
 
 
-def current_news_query(on: date | None = None) -> Any:
+CURRENT_NEWS = CompiledQuery(lambda on: NewsItem.filter(
+    Q(published_on__lte=on), Q(expires_on__isnull=True) | Q(expires_on__gte=on)).order_by("-published_on", "-id"))
+
+
+def current_news_query(on: date | None = None) -> BoundQuery[NewsItem]:
     """Published (on or before `on`, today by default) and not expired, newest first (then newest id)."""
     on = on or today()
-    return NewsItem.filter(Q(published_on__lte=on), Q(expires_on__isnull=True) | Q(expires_on__gte=on)) \
-        .order_by("-published_on", "-id")
+    return CURRENT_NEWS.bind(on)
 
 
 async def current_news(limit: int = 10, on: date | None = None) -> list[NewsItem]:
     """Published (on or before today) and not expired, newest first."""
-    limit = max(1, min(limit, MAX_LIMIT))
-    return await current_news_query(on).limit(limit)
+    return await current_news_query(on).page(max(1, min(limit, MAX_LIMIT)), 0)

@@ -12,6 +12,7 @@ from tortoise.functions import Count, Max
 from tortoise.transactions import in_transaction
 
 from core.accounts.models import Role, User
+from core.compiled_query import CompiledQuery
 from core.config import ServiceConfig, get_settings
 from core.contributions import Alert, FileDownload
 from core.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -197,10 +198,13 @@ async def total_unread(actor: Actor) -> int:
         if not actor.services:
             return 0
         return sum((await _agent_unread(user.id, services=list(actor.services))).values())
-    query = MessageMessage.filter(from_staff=True, read_at__isnull=True)
     if actor.household_id is None:
         return 0
-    return await query.filter(thread__household_id=user.household_id).count()  # type: ignore[attr-defined]
+    return await _HOUSEHOLD_UNREAD.count(user.household_id)  # type: ignore[attr-defined]
+
+
+_HOUSEHOLD_UNREAD = CompiledQuery(lambda household_id: MessageMessage.filter(
+    from_staff=True, read_at__isnull=True, thread__household_id=household_id))
 
 
 # ---- writing -------------------------------------------------------------------------------------

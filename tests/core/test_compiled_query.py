@@ -1,0 +1,93 @@
+"""`core.compiled_query`: a read compiled once gives, for any values, the rows the ORM query gives;
+a query whose SQL would not follow its values is refused on first use, never run stale."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from tortoise.exceptions import DoesNotExist
+from tortoise.transactions import in_transaction
+
+from core.accounts.models import User
+from core.billing.models import Invoice
+from core.compiled_query import CompiledQuery
+from core.graphql_support import paginate
+from core.households.models import Household
+
+BY_HOUSEHOLD = CompiledQuery(lambda household_id: Invoice.filter(household_id=household_id)
+                             .order_by("-issued_on", "-id"))
+SINCE = CompiledQuery(lambda household_id, since: Invoice.filter(household_id=household_id, issued_on__gte=since)
+                      .order_by("id"))
+ONE_HOUSEHOLD = CompiledQuery(lambda name: Household.filter(name=name).first())
+GET_HOUSEHOLD = CompiledQuery(lambda name: Household.get(name=name))
+
+
+async def _households_with_invoices() -> tuple[Household, Household]:
+    first = await Household.create(name="PREMIER")
+    second = await Household.create(name="SECOND")
+    day = date(2026, 3, 1)
+    for n in range(7):
+        await Invoice.create(number=f"A-{n}", regie_code="cdc", household=first, issued_on=day + timedelta(days=n),
+                             period_start=day, period_end=day, total_cents=100 * n)
+    for n in range(3):
+        await Invoice.create(number=f"B-{n}", regie_code="cdc", household=second, issued_on=day - timedelta(days=n),
+                             period_start=day, period_end=day, total_cents=10 * n)
+    return first, second
+
+
+async def test_rows_count_and_pages_follow_the_values_like_the_orm():
+    first, second = await _households_with_invoices()
+    for household in (first, second, first):  # compiled on the first call, rebound on the next ones
+        orm = await Invoice.filter(household_id=household.id).order_by("-issued_on", "-id")
+        assert [i.number for i in await BY_HOUSEHOLD.all(household.id)] == [i.number for i in orm]
+        assert await BY_HOUSEHOLD.count(household.id) == len(orm)
+        for limit, offset in ((2, 0), (2, 2), (5, 5), (3, 10)):
+            page = await BY_HOUSEHOLD.page(household.id, limit=limit, offset=offset)
+            assert [i.number for i in page] == [i.number for i in orm[offset:offset + limit]]
+    since = date(2026, 3, 4)
+    assert [i.number for i in await SINCE.all(first.id, since)] == ["A-3", "A-4", "A-5", "A-6"]
+    assert [i.number for i in await SINCE.all(second.id, date(2026, 2, 27))] == ["B-0", "B-1", "B-2"]
+    assert await SINCE.all(second.id, since) == []
+
+
+async def test_paginate_takes_a_bound_query():
+    first, _ = await _households_with_invoices()
+    page = await paginate(BY_HOUSEHOLD.bind(first.id), 3, 3)
+    assert (page.total, [i.number for i in page.items], page.has_more()) == (7, ["A-3", "A-2", "A-1"], True)
+    past_the_end = await paginate(BY_HOUSEHOLD.bind(first.id), 3, 9)
+    assert (past_the_end.total, past_the_end.items) == (7, [])
+
+
+async def test_single_row_queries_keep_first_and_get_semantics():
+    await _households_with_invoices()
+    assert (await ONE_HOUSEHOLD.all("SECOND")).name == "SECOND"
+    assert await ONE_HOUSEHOLD.all("AUCUN") is None
+    assert (await GET_HOUSEHOLD.all("PREMIER")).name == "PREMIER"
+    with pytest.raises(DoesNotExist):
+        await GET_HOUSEHOLD.all("AUCUN")
+
+
+async def test_runs_on_the_connection_of_the_current_transaction():
+    async with in_transaction():
+        created = await Household.create(name="PAS ENCORE VALIDE")
+        assert (await ONE_HOUSEHOLD.all("PAS ENCORE VALIDE")).id == created.id
+    assert (await ONE_HOUSEHOLD.all("PAS ENCORE VALIDE")).id == created.id
+
+
+@pytest.mark.parametrize("build, values", [
+    # a value computed from an argument: the second build shows a parameter that is not a value
+    (lambda day: Invoice.filter(issued_on__gte=day - timedelta(days=1)), (date(2026, 3, 1),)),
+    # a shape chosen by a value
+    (lambda n: Invoice.filter(total_cents=n) if n % 2 else Invoice.filter(total_cents=n, kind="invoice"), (4,)),
+    # a value turned into another one by the lookup (LIKE pattern)
+    (lambda text: Household.filter(name__icontains=text), ("dupont",)),
+])
+async def test_a_query_that_cannot_be_rebound_is_refused(build, values):
+    with pytest.raises(TypeError, match="ne peut pas être réutilisée"):
+        await CompiledQuery(build).all(*values)
+
+
+async def test_unsupported_value_types_are_refused():
+    with pytest.raises(TypeError, match="non prise en charge"):
+        await CompiledQuery(lambda active: User.filter(is_active=active)).all(True)

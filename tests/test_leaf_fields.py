@@ -1,0 +1,99 @@
+"""The one-step completion of plain scalar and enum fields (`core.graphql_support.LeafFieldExecutionContext`)
+answers exactly what graphql-core's general path answers: same data, same errors at the same paths,
+the same null propagation through non-null fields."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+import pytest
+import strawberry
+
+from core.graphql_support import PortailSchema
+
+
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Item:
+    name: str
+    note: str | None
+    colour: Colour
+    on: date | None
+    count: int
+
+    @strawberry.field
+    def shout(self) -> str:
+        return self.name.upper()
+
+
+@strawberry.type
+class Box:
+    items: list[Item]
+    required: Item
+
+
+def _item(name: object = "pomme", note: str | None = None, colour: object = Colour.RED, on: date | None = None,
+          count: object = 3) -> Item:
+    return Item(name=name, note=note, colour=colour, on=on, count=count)  # type: ignore[arg-type]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def good(self) -> Box:
+        return Box(items=[_item(), _item("poire", "mûre", Colour.BLUE, date(2026, 11, 24), 0)], required=_item())
+
+    @strawberry.field
+    def null_in_non_null(self) -> Box | None:
+        return Box(items=[_item(), _item(name=None)], required=_item())
+
+    @strawberry.field
+    def null_required(self) -> Box | None:
+        return Box(items=[], required=_item(name=None))
+
+    @strawberry.field
+    def bad_enum(self) -> Item | None:
+        return _item(colour="violet")
+
+    @strawberry.field
+    def bad_int(self) -> list[Item | None]:
+        return [_item(count="beaucoup"), _item()]
+
+
+QUERIES = [
+    "{ good { items { name note colour on count shout } required { name } } }",
+    "{ good { items { n: name name ...F } } } fragment F on Item { colour on }",
+    "{ nullInNonNull { items { name note } required { name } } good { required { count } } }",
+    "{ nullRequired { required { name } } good { items { count } } }",
+    "{ badEnum { name colour } }",
+    "{ badInt { count name } }",
+    "{ good { items { __typename name } } }",
+]
+
+
+def _answer(result: strawberry.types.ExecutionResult) -> tuple:
+    errors = sorted((e.message, tuple(e.path or ()), tuple((loc.line, loc.column) for loc in e.locations or ()))
+                    for e in result.errors or [])
+    return result.data, errors
+
+
+@pytest.mark.parametrize("query", QUERIES)
+async def test_same_answer_as_the_general_path(query):
+    fast = PortailSchema(query=Query)
+    general = strawberry.Schema(query=Query)
+    assert general.execution_context_class is not fast.execution_context_class
+    assert _answer(await fast.execute(query)) == _answer(await general.execute(query))
+
+
+async def test_errors_of_leaf_fields_are_located():
+    result = await PortailSchema(query=Query).execute("{ nullInNonNull { items { name } } badEnum { colour } }")
+    data, errors = _answer(result)
+    assert data == {"nullInNonNull": None, "badEnum": None}
+    assert [(m.split(" ")[0], path) for m, path, _ in errors] == [
+        ("Cannot", ("nullInNonNull", "items", 1, "name")), ("Enum", ("badEnum", "colour"))]
