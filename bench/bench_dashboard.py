@@ -3,7 +3,9 @@ hand-written Starlette endpoint running raw SQL (`bench/dashboard_baseline.py`) 
 same JSON, both served by uvicorn over real HTTP (issue 12, point 7).
 
 Data: 5,001 households with a year of invoices, and TESTBO (4 children, a year of invoices on two
-régies, 12 documents, 4 message threads with unread replies), news. The two answers for TESTBO are
+régies, 12 documents, 4 message threads with unread replies, this month's planning: a crèche
+contract with its attendance, ALSH bookings on every weekday for three children), news: about
+55 KB of JSON and 2,500 fields. The two answers for TESTBO are
 compared first (they must be equal). Then both are loaded with 1 and 20 concurrent clients,
 interleaved (app, baseline, app, baseline… in short rounds, so that a change in the machine's load
 hits both), and the bench prints p50 / p95 / requests per second and the ratio app / baseline.
@@ -107,7 +109,9 @@ async def load(client: httpx.AsyncClient, call, requests: int, clients: int) -> 
 
 
 async def main(args: argparse.Namespace) -> None:
-    query = (ROOT / "bench" / "dashboard.graphql").read_text(encoding="utf-8")
+    from core.testing.dashboard import DASHBOARD_QUERY as query
+    from core.testing.dashboard import dashboard_variables
+
     label = "PostgreSQL" if is_postgres(args.database_url) else "SQLite"
     async with throwaway_database(args.database_url) as (_host, url):
         t0 = time.perf_counter()
@@ -120,7 +124,7 @@ async def main(args: argparse.Namespace) -> None:
         if args.compare_root:  # the same app from another checkout (e.g. before a change), same data
             procs.append(serve("core.app:create_app", url, old_port, Path(args.compare_root).resolve()))
         headers = {"Authorization": f"Bearer {token}"}
-        body = {"query": query, "operationName": "Dashboard"}
+        body = {"query": query, "operationName": "Dashboard", "variables": dashboard_variables()}
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
         try:
             async with httpx.AsyncClient(timeout=60, limits=limits) as client:

@@ -30,9 +30,11 @@ from datetime import date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from tortoise.exceptions import DoesNotExist
+from tortoise.expressions import RawSQL
 from tortoise.queryset import CountQuery, QuerySet
 
 M = TypeVar("M")
+_TOTAL = "compiled_page_total"
 
 
 class _IntSlot(int):
@@ -121,6 +123,9 @@ class CompiledQuery(Generic[M]):
             return lambda *v: self.build(*v).count()
         if kind == "page":  # the last two values are limit and offset
             return lambda *v: self.build(*v[:-2]).offset(v[-1]).limit(v[-2])
+        if kind == "page_total":  # the same, each row also carrying the count of every row
+            return lambda *v: self.build(*v[:-2]).annotate(**{_TOTAL: RawSQL("COUNT(*) OVER ()")}) \
+                .offset(v[-1]).limit(v[-2])
         return self.build
 
     def _plan(self, kind: str, values: Sequence[Any]) -> tuple[_Plan, Any]:
@@ -167,6 +172,16 @@ class CompiledQuery(Generic[M]):
         plan, db = self._plan("page", bound)
         return await self._rows(plan, db, bound)
 
+    async def page_and_total(self, *values: Any, limit: int, offset: int) -> tuple[list[M], int]:
+        """One page and the number of rows in all pages, in one statement (a window `COUNT(*) OVER ()`);
+        a page past the end has no row to carry the count: it is then counted apart."""
+        bound = (*values, limit, offset)
+        plan, db = self._plan("page_total", bound)
+        rows = await self._rows(plan, db, bound)
+        if rows:
+            return rows, int(getattr(rows[0], _TOTAL))
+        return rows, (await self.count(*values) if offset else 0)
+
     def bind(self, *values: Any) -> BoundQuery[M]:
         """The query with its values, for `core.graphql_support.paginate`."""
         return BoundQuery(self, values)
@@ -185,6 +200,9 @@ class BoundQuery(Generic[M]):
 
     async def page(self, limit: int, offset: int) -> list[M]:
         return await self.compiled.page(*self.values, limit=limit, offset=offset)
+
+    async def page_and_total(self, limit: int, offset: int) -> tuple[list[M], int]:
+        return await self.compiled.page_and_total(*self.values, limit=limit, offset=offset)
 
     async def all(self) -> list[M]:
         return await self.compiled.all(*self.values)

@@ -38,11 +38,35 @@ def _ensure_sqlite_folder(url: str) -> None:
         Path(url[len("sqlite://"):].split("?")[0]).parent.mkdir(parents=True, exist_ok=True)
 
 
+async def _released(connection: Any) -> None:
+    """What the ORM's PostgreSQL pool does when a connection comes back, besides asyncpg's own
+    clean-up (listeners dropped, an open transaction rolled back): nothing more.
+
+    asyncpg's default sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on
+    every release: one more round trip per ORM query outside a transaction, for session state this
+    application never leaves on a pool connection (advisory locks and LISTEN use their own dedicated
+    connections: core.ops.service.cluster_lock, plugins.messagerie.realtime; no SET, no held cursor).
+    Code that needs session state takes its own connection, like those two."""
+
+
+def _runtime_connection(url: str) -> str | dict[str, Any]:
+    """The connection of the running application: a PostgreSQL URL expanded so that the pool gets
+    `_released`; any other URL as is."""
+    if not url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        return url
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    expanded = expand_db_url(url)
+    expanded["credentials"]["reset"] = _released
+    return expanded
+
+
 async def init_db(host: PluginHost, database_url: str | None = None) -> dict[str, Any]:
     config = tortoise_config(host, database_url)
     _ensure_sqlite_folder(config["connections"]["default"])
+    runtime = {**config, "connections": {"default": _runtime_connection(config["connections"]["default"])}}
     # The global fallback lets request tasks see the connections the lifespan task opened.
-    await Tortoise.init(config=config, _enable_global_fallback=True)
+    await Tortoise.init(config=runtime, _enable_global_fallback=True)
     return config
 
 

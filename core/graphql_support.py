@@ -15,7 +15,6 @@ import strawberry
 from cross_web import HTTPException
 from graphql import (
     GraphQLError,
-    GraphQLField,
     GraphQLInputType,
     GraphQLInterfaceType,
     GraphQLObjectType,
@@ -24,19 +23,16 @@ from graphql import (
     default_field_resolver,
     get_nullable_type,
     is_input_object_type,
-    is_leaf_type,
     is_list_type,
-    is_non_null_type,
 )
-from graphql.pyutils import Undefined
 from strawberry.asgi import GraphQL
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionContext, ExecutionResult, Info
 
 from core.accounts.service import actor_from_session
 from core.compiled_query import BoundQuery
 from core.context import Context, client_ip
 from core.errors import PortailError, ValidationError
+from core.graphql_execution import PlainDataExecutionContext, mark_plain_fields
 from core.http_security import SESSION_COOKIE  # noqa: F401  (re-exported: resolvers set it)
 from core.permissions import Actor
 from core.plugins import PluginHost
@@ -131,16 +127,14 @@ def check_page(limit: int, offset: int, max_limit: int = MAX_PAGE_SIZE) -> None:
 
 async def paginate(queryset: Any, limit: int, offset: int, convert: Callable[[Any], T] | None = None,
                    max_limit: int = MAX_PAGE_SIZE) -> Page[T]:
-    """A Tortoise queryset (already filtered and ordered), or a `core.compiled_query.BoundQuery`, as
-    one `Page`: one COUNT and one SELECT."""
+    """A Tortoise queryset (already filtered and ordered) as one `Page`: one COUNT and one SELECT; a
+    `core.compiled_query.BoundQuery`: one SELECT that also counts."""
     check_page(limit, offset, max_limit)
-    total = await queryset.count()
-    if offset >= total:
-        rows: Any = []
-    elif isinstance(queryset, BoundQuery):
-        rows = await queryset.page(limit, offset)
+    if isinstance(queryset, BoundQuery):  # the page and the total in one statement
+        rows, total = await queryset.page_and_total(limit, offset)
     else:
-        rows = await queryset.offset(offset).limit(limit)
+        total = await queryset.count()
+        rows = await queryset.offset(offset).limit(limit) if offset < total else []
     return Page(items=[convert(r) for r in rows] if convert else list(rows), total=total, limit=limit,
                 offset=offset)
 
@@ -250,60 +244,6 @@ def guard_inputs(schema: GraphQLSchema) -> None:
                 field.resolve = _guarded(field.resolve or default_field_resolver, field.args)
 
 
-# The scalar and enum fields of plain objects (no resolver, no argument) make most of an answer: the
-# home page resolves about 400 of them. `LeafFieldExecutionContext` completes them in one step.
-_LEAF = "_portail_leaf"
-
-
-def mark_leaf_fields(schema: GraphQLSchema) -> None:
-    """Marks, once when the schema is built, each field that Strawberry resolves by reading an attribute
-    (no resolver, no argument, no exception handler) and whose type is a scalar or an enum."""
-    for type_ in schema.type_map.values():
-        if type_.name.startswith("__") or not isinstance(type_, GraphQLObjectType | GraphQLInterfaceType):
-            continue
-        for field in type_.fields.values():
-            definition = (field.extensions or {}).get("strawberry-definition")
-            leaf_type = get_nullable_type(field.type)
-            if (definition is not None and not field.args and getattr(field.resolve, "_is_default", False)
-                    and definition.is_basic_field and is_leaf_type(leaf_type)):
-                setattr(field, _LEAF, (definition.default_resolver, definition.python_name, leaf_type,
-                                       is_non_null_type(field.type)))
-
-
-def _has_middleware(manager: Any) -> bool:
-    """Strawberry always passes a manager; it wraps resolvers only when an extension has a `resolve`."""
-    return manager is not None and getattr(manager, "_middleware_resolvers", True) is not None
-
-
-class LeafFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """graphql-core's execution, with the marked leaf fields (`mark_leaf_fields`) completed in one step:
-    read the attribute, check null against the type, coerce the value. The outcome is the one of the
-    general path (same value, same error at the same path, null propagation of non-null fields): only
-    the resolve-info object, the awaitable checks and the recursion through `complete_value` are
-    skipped. Fields with a resolver, arguments or field middleware take the general path."""
-
-    def execute_field(self, parent_type: GraphQLObjectType, source: Any, field_details_list: Any, path: Any,
-                      position_context: Any) -> Any:
-        node = field_details_list[0].node
-        field_def: GraphQLField | None = self.schema.get_field(parent_type, node.name.value)
-        leaf = getattr(field_def, _LEAF, None) if field_def is not None else None
-        if leaf is None or node.arguments or _has_middleware(self.middleware_manager):
-            return super().execute_field(parent_type, source, field_details_list, path, position_context)
-        read, attribute, leaf_type, non_null = leaf
-        try:
-            value = read(source, attribute)
-            if isinstance(value, Exception):
-                raise value
-            if value is None or value is Undefined:
-                if non_null:
-                    raise TypeError(f"Cannot return null for non-nullable field {parent_type}.{node.name.value}.")
-                return None
-            return self.complete_leaf_value(leaf_type, value)
-        except Exception as raw_error:
-            self.handle_field_error(raw_error, field_def.type, field_details_list, path)  # type: ignore[union-attr]
-            return None
-
-
 def session_token_from(request: Any) -> str | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
@@ -372,9 +312,9 @@ class PortailSchema(strawberry.Schema):
     with its message and traceback, which carry the literals of the query)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, execution_context_class=LeafFieldExecutionContext, **kwargs)
+        super().__init__(*args, execution_context_class=PlainDataExecutionContext, **kwargs)
         guard_inputs(self._schema)
-        mark_leaf_fields(self._schema)
+        mark_plain_fields(self._schema)
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         log_errors(errors, execution_context)

@@ -192,6 +192,32 @@ async def require_household_data(actor: Actor, household_id: int | None, what: s
     return household_id
 
 
+async def may_edit_household(actor: Actor, household_id: int) -> bool:
+    """Who may change a household's file (identity, address, responsables, children with their medical
+    data and authorizations, authorized people): the family itself; admins; the agents the community
+    empowers to open accounts (`[accounts] opening_services`: the desk that creates and completes files
+    for families who come in person); and the agents of a service the household uses (need-to-know,
+    the rule above). Any other agent still finds the household and reads its basic file, but cannot
+    change it: a crèche agent does not rewrite who may collect the children of a family it never saw."""
+    if actor.user is None:
+        return False
+    if not actor.is_staff:
+        return actor.household_id == household_id
+    if actor.is_admin or may_open_accounts(actor):
+        return True
+    return await may_see_household_data(actor, household_id)
+
+
+async def require_household_edit(actor: Actor, household_id: int | None, what: str = "foyer") -> int:
+    """NotFound for a household the caller cannot reach at all (another family's); Forbidden for an
+    agent who can read its basic file but may not change it (`may_edit_household`)."""
+    household_id = require_household(actor, household_id, what)
+    if not await may_edit_household(actor, household_id):
+        raise Forbidden("Ce foyer n'utilise aucun de vos services : seuls les administrateurs, les services "
+                        "habilités à ouvrir les comptes et les services qu'il utilise peuvent modifier son dossier.")
+    return household_id
+
+
 def document_type_needed(required_by: Iterable[str], services: Iterable[str]) -> bool:
     """A document type concerns these services when one of them requires or handles it (pass the type's
     `required_by` + `handled_by`; a plugin code such as "creche" covers the configured services of that kind)."""

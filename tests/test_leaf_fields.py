@@ -1,4 +1,4 @@
-"""The one-step completion of plain scalar and enum fields (`core.graphql_support.LeafFieldExecutionContext`)
+"""The one-step completion of plain scalar and enum fields (`core.graphql_support.PlainDataExecutionContext`)
 answers exactly what graphql-core's general path answers: same data, same errors at the same paths,
 the same null propagation through non-null fields."""
 

@@ -517,7 +517,8 @@ async def _child_result(child: Child) -> HouseholdChild:
 
 A = strawberry.argument
 HouseholdIdArg = Annotated[strawberry.ID | None, A(description=(
-    "Staff: the household to act on (need-to-know); families leave it out (their own)."))]
+    "Staff: the household to act on (reading: need-to-know; changing: admins, agents of `[accounts] "
+    "opening_services` or of a service the household uses, FORBIDDEN otherwise); families leave it out (their own)."))]
 ChildIdArg = Annotated[strawberry.ID, A(description="The child (family: one of its own).")]
 _WRITE = "UNAUTHENTICATED, FORBIDDEN, EMAIL_NOT_CONFIRMED, NOT_FOUND, INVALID_ID, INVALID_TEXT"
 
@@ -594,7 +595,8 @@ class HouseholdsMutation:
         return HouseholdResponsable.from_model(await service.update_my_profile(a, input.values()), a.user_id)
 
     @strawberry.mutation(description=(
-        "Family, or staff of `[accounts] opening_services`: address, phones, situation, régime, allocataire, QF "
+        "Family, or staff allowed to change the file (admins, agents of `[accounts] opening_services` or of a "
+        "service the household uses; FORBIDDEN for other agents): address, phones, situation, régime, allocataire, QF "
         f"or reference income; returns the household. Errors: {_WRITE}, INVALID_COUNTRY, INVALID_EMAIL, "
         "INVALID_FAMILY_SITUATION, INVALID_REGIME, NEGATIVE_VALUE, DATE_IN_FUTURE."))
     async def update_household(self, info: Info, input: Annotated[HouseholdInput, A(

@@ -31,6 +31,7 @@ from core.permissions import (
     require_admin,
     require_household,
     require_household_data,
+    require_household_edit,
     require_staff,
     require_user,
     staff_need_to_know,
@@ -101,6 +102,11 @@ def _target_household(actor: Actor, household_id: int | None) -> int:
     return require_household(actor, household_id)
 
 
+async def _editable_household(actor: Actor, household_id: int | None) -> int:
+    """`_target_household` for a change: staff must also be allowed to edit it (core.permissions)."""
+    return await require_household_edit(actor, _target_household(actor, household_id))
+
+
 async def _household(household_id: int) -> Household:
     household = await Household.get_or_none(id=household_id)
     if household is None:
@@ -108,21 +114,25 @@ async def _household(household_id: int) -> Household:
     return household
 
 
-async def _child(actor: Actor, child_id: int) -> Child:
+async def _child(actor: Actor, child_id: int, *, edit: bool = False) -> Child:
     require_user(actor)
     child = await Child.get_or_none(id=child_id)
     if child is None:
         raise NotFound("enfant")
-    require_household(actor, child.household_id, "enfant")  # type: ignore[attr-defined]
+    if edit:
+        await require_household_edit(actor, child.household_id, "enfant")  # type: ignore[attr-defined]
+    else:
+        require_household(actor, child.household_id, "enfant")  # type: ignore[attr-defined]
     return child
 
 
 async def _person(actor: Actor, person_id: int) -> AuthorizedPerson:
+    """An authorized person, to change or delete (the caller must be allowed to edit the household)."""
     require_user(actor)
     person = await AuthorizedPerson.get_or_none(id=person_id).select_related("child")
     if person is None:
         raise NotFound("personne autorisée")
-    require_household(actor, person.child.household_id, "personne autorisée")  # type: ignore[attr-defined]
+    await require_household_edit(actor, person.child.household_id, "personne autorisée")  # type: ignore[attr-defined]
     return person
 
 
@@ -264,7 +274,7 @@ def _household_values(data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def update_household(actor: Actor, data: dict[str, Any], household_id: int | None = None) -> HouseholdBundle:
-    target = _target_household(actor, household_id)
+    target = await _editable_household(actor, household_id)
     values = _household_values(data)
     async with in_transaction():
         household = await _household(target)
@@ -291,7 +301,7 @@ def _structure_street(values: dict[str, Any], current: Household) -> None:
 
 async def save_other_responsable(actor: Actor, data: dict[str, Any], household_id: int | None = None) -> Responsable:
     """Create or update the "autre responsable" (rank 2)."""
-    target = _target_household(actor, household_id)
+    target = await _editable_household(actor, household_id)
     values = _clean(Responsable, data, RESPONSABLE_FIELDS)
     _check_responsable(values)
     async with in_transaction():
@@ -310,7 +320,7 @@ async def save_other_responsable(actor: Actor, data: dict[str, Any], household_i
 
 
 async def remove_other_responsable(actor: Actor, household_id: int | None = None) -> None:
-    target = _target_household(actor, household_id)
+    target = await _editable_household(actor, household_id)
     async with in_transaction():
         await _household(target)
         deleted = await Responsable.filter(household_id=target, rank=2).delete()
@@ -339,7 +349,7 @@ def _new_child_values(data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def add_child(actor: Actor, data: dict[str, Any], household_id: int | None = None) -> Child:
-    target = _target_household(actor, household_id)
+    target = await _editable_household(actor, household_id)
     values = _new_child_values(data)
     async with in_transaction():
         await _household(target)
@@ -350,7 +360,7 @@ async def update_child(actor: Actor, child_id: int, data: dict[str, Any]) -> Chi
     values = _clean(Child, data, CHILD_FIELDS)
     _check_child(values)
     async with in_transaction():
-        child = await _child(actor, child_id)
+        child = await _child(actor, child_id, edit=True)
         birth = values.get("birth_date", child.birth_date)
         expected = values.get("expected_birth_date", child.expected_birth_date)
         if "birth_date" in values or "expected_birth_date" in values:
@@ -371,6 +381,8 @@ async def set_child_medical(actor: Actor, child_id: int, answers: list[tuple[str
     stored = rules.medical_answers(answers, get_settings().medical_questions, values.get("antecedents", ""))
     async with in_transaction():
         child = await _child(actor, child_id)
+        # Medical data: need-to-know for staff, whoever may change the rest of the file; the others get
+        # the answer of a missing child.
         await require_household_data(actor, child.household_id, "enfant")  # type: ignore[attr-defined]
         values["medical_answers"] = stored
         child.update_from_dict(values)
@@ -380,7 +392,7 @@ async def set_child_medical(actor: Actor, child_id: int, answers: list[tuple[str
 
 async def set_child_authorizations(actor: Actor, child_id: int, answers: list[tuple[str, bool]]) -> Child:
     async with in_transaction():
-        child = await _child(actor, child_id)
+        child = await _child(actor, child_id, edit=True)
         child.authorizations = rules.authorization_answers(answers, get_settings().authorizations,
                                                            child.authorizations)
         await child.save(update_fields=["authorizations", "updated_at"])
@@ -456,7 +468,7 @@ async def add_authorized_person(actor: Actor, child_id: int, data: dict[str, Any
     rules.check_authorized_person(values.get("last_name", ""), values.get("phone_mobile", ""),
                                   values.get("phone_home", ""))
     async with in_transaction():
-        child = await _child(actor, child_id)
+        child = await _child(actor, child_id, edit=True)
         return await AuthorizedPerson.create(child_id=child.id, **values)
 
 
@@ -490,9 +502,13 @@ async def request_yearly_update(actor: Actor, household_ids: list[int] | None = 
     """
     require_staff(actor)
     query = Household.filter(erased_at__isnull=True)
-    if not all_households:
+    if all_households:  # a mail to every family: admins and the desk that opens accounts
+        require_account_opener(actor)
+    else:
         if not household_ids:
             raise ValidationError("Choisissez des foyers ou « tous ».", code="REQUIRED", field="householdIds")
+        for household_id in sorted(set(household_ids)):
+            await require_household_edit(actor, household_id)
         query = query.filter(id__in=household_ids)
     from core.accounts.models import User
     from core.mail.service import queue_mail
@@ -516,7 +532,7 @@ async def request_yearly_update(actor: Actor, household_ids: list[int] | None = 
 
 async def confirm_yearly_update(actor: Actor, household_id: int | None = None) -> HouseholdBundle:
     """The family confirms its file is up to date: refused while something is missing."""
-    target = _target_household(actor, household_id)
+    target = await _editable_household(actor, household_id)
     async with in_transaction():
         bundle = await load_bundle(target)
         problems = bundle.problems()

@@ -20,6 +20,7 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from core import calendar
+from core.compiled_query import CompiledQuery
 from core.config import get_settings
 from core.db import lock_rows
 from core.errors import Conflict, Forbidden, NotFound, PortailError, ValidationError
@@ -1045,6 +1046,8 @@ async def planning(actor: Actor, month: date, child_ids: list[int] | None = None
     household_id = _family_household(actor)
     first = month.replace(day=1)
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    if not (show_linked or show_cancelled or child_ids):  # the month view as it opens: compiled once
+        return await _month_entries(await _MONTH_LINES.all(household_id, first, last), household_id)
     query = AlshBookingLine.filter(date__gte=first, date__lte=last)
     if show_linked:
         query = query.filter(Q(booking__household_id=household_id) | Q(booking__child__household_id=household_id))
@@ -1054,8 +1057,33 @@ async def planning(actor: Actor, month: date, child_ids: list[int] | None = None
         query = query.exclude(state__in=[LineState.ANNULEE, LineState.REFUSEE])
     if child_ids:
         query = query.filter(booking__child_id__in=[int(c) for c in child_ids])
-    lines = await query.select_related("unit", "booking__child", "booking__period__mode__establishment") \
-        .order_by("date", "booking__child_id", "unit_id")
+    return await _month_entries(await query.select_related("unit").order_by("date", "booking__child_id", "unit_id"),
+                                household_id)
+
+
+_MONTH_LINES = CompiledQuery(lambda household_id, first, last: AlshBookingLine.filter(
+    date__gte=first, date__lte=last, booking__household_id=household_id)
+    .exclude(state__in=[LineState.ANNULEE, LineState.REFUSEE]).select_related("unit")
+    .order_by("date", "booking__child_id", "unit_id"))
+# The household's bookings of periods overlapping the month: a line lies in its period.
+_MONTH_BOOKINGS = CompiledQuery(lambda household_id, first, last: AlshBooking.filter(
+    household_id=household_id, period__start_date__lte=last, period__end_date__gte=first)
+    .select_related("child", "period__mode__establishment"))
+
+
+async def _month_entries(lines: list[AlshBookingLine], household_id: int) -> list[PlanningEntry]:
+    """The lines (read with their unit) with their booking (child, period, mode, establishment). A
+    month holds dozens of lines of a few bookings: each booking is read once, not once per line."""
+    if not lines:
+        return []
+    first, last = lines[0].date, lines[-1].date
+    bookings = {b.id: b for b in await _MONTH_BOOKINGS.all(household_id, first, last)}
+    missing_bookings = {ln.booking_id for ln in lines} - set(bookings)  # type: ignore[attr-defined]
+    if missing_bookings:  # lines booked from another account (garde alternée), outside those periods
+        bookings.update({b.id: b for b in await AlshBooking.filter(id__in=missing_bookings)
+                         .select_related("child", "period__mode__establishment")})
+    for line in lines:
+        line.booking = bookings[line.booking_id]  # type: ignore[attr-defined]
     return [PlanningEntry(line=line, linked=line.booking.household_id != household_id)  # type: ignore[attr-defined]
             for line in lines]
 

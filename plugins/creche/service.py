@@ -15,12 +15,14 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from core import calendar as fr_calendar
+from core.compiled_query import CompiledQuery
 from core.config import ServiceConfig, get_settings
 from core.contributions import Alert, FileDownload
 from core.db import lock_rows
 from core.errors import Conflict, Forbidden, NotFound, ValidationError
 from core.files.service import download_id, store_upload
 from core.households.models import Child, Household
+from core.households.service import load_bundle
 from core.mail.service import queue_mail
 from core.permissions import (
     Actor,
@@ -105,9 +107,12 @@ def _display(service: ServiceConfig) -> tuple[str, str]:
     return name, town.title()
 
 
+_ESTABLISHMENTS = CompiledQuery(lambda: Establishment.all())
+
+
 async def ensure_establishments() -> dict[str, Establishment]:
     """One establishment per crèche service of the configuration (created with defaults)."""
-    existing = {e.service_code: e for e in await Establishment.all()}
+    existing = {e.service_code: e for e in await _ESTABLISHMENTS.all()}
     cfg = config()
     missing = []
     for code, service in creche_services().items():
@@ -730,6 +735,20 @@ def _covers(start: date, end: date | None, day: date) -> bool:
     return start <= day and (end is None or day <= end)
 
 
+# The planning's reads, by household (a join on the child), each compiled once (core.compiled_query).
+_PLANNING_CONTRACTS = CompiledQuery(lambda household_id, end: Contract.filter(
+    child__household_id=household_id, start_date__lte=end).exclude(status=ContractStatus.DRAFT).order_by("id"))
+_PLANNING_ATTENDANCE = CompiledQuery(lambda household_id, start, end: Attendance.filter(
+    child__household_id=household_id, day__gte=start, day__lte=end))
+_PLANNING_ABSENCES = CompiledQuery(lambda household_id, start, end: Absence.filter(
+    child__household_id=household_id, start_date__lte=end, end_date__gte=start).exclude(status="refused")
+    .order_by("id"))
+_PLANNING_OCCASIONALS = CompiledQuery(lambda household_id, start, end: OccasionalCare.filter(
+    child__household_id=household_id, day__gte=start, day__lte=end).exclude(status__in=("refused", "cancelled")))
+_PLANNING_WAITING = CompiledQuery(lambda household_id: PlaceRequest.filter(
+    child__household_id=household_id, status__in=OPEN_REQUEST))
+
+
 async def planning(actor: Actor, household_id: int | None, start: date, end: date) -> list[ChildPlanning]:
     """Every child of the household, day by day, in a fixed number of queries (whatever the children)."""
     require_user(actor)
@@ -742,14 +761,13 @@ async def planning(actor: Actor, household_id: int | None, start: date, end: dat
     hid = require_household(actor, household_id)
     if actor.is_staff:  # need-to-know: only a household using one of the agent's services
         await require_household_data(actor, hid)
-    children = await Child.filter(household_id=hid).order_by("birth_date", "id")
-    ids = [c.id for c in children]
+    children = (await load_bundle(hid)).children
     ests = {e.id: e for e in (await ensure_establishments()).values()}
-    contracts = await Contract.filter(child_id__in=ids, start_date__lte=end).exclude(status=ContractStatus.DRAFT)
-    attendance = await Attendance.filter(child_id__in=ids, day__gte=start, day__lte=end)
-    absences = await Absence.filter(child_id__in=ids, start_date__lte=end, end_date__gte=start).exclude(status="refused")
-    occasionals = await OccasionalCare.filter(child_id__in=ids, day__gte=start, day__lte=end).exclude(status__in=("refused", "cancelled"))
-    waiting = await PlaceRequest.filter(child_id__in=ids, status__in=OPEN_REQUEST)
+    contracts = await _PLANNING_CONTRACTS.all(hid, end)
+    attendance = await _PLANNING_ATTENDANCE.all(hid, start, end)
+    absences = await _PLANNING_ABSENCES.all(hid, start, end)
+    occasionals = await _PLANNING_OCCASIONALS.all(hid, start, end)
+    waiting = await _PLANNING_WAITING.all(hid)
     if actor.is_staff and not actor.is_admin:  # agents only see their crèches
         mine = {e.id for e in ests.values() if e.service_code in visible_services(actor)}
         contracts = [c for c in contracts if c.establishment_id in mine]  # type: ignore[attr-defined]
@@ -760,6 +778,7 @@ async def planning(actor: Actor, household_id: int | None, start: date, end: dat
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     holidays = fr_calendar.public_holidays_between(start, end, fr_calendar.community_subdivision())
     shut = {e.id: closures(e) | holidays for e in ests.values()}
+    schedules = {c.id: rules.schedule_from_json(c.schedule) for c in contracts}
     out = []
     for child in children:
         c_contracts = [c for c in contracts if c.child_id == child.id]  # type: ignore[attr-defined]
@@ -773,7 +792,7 @@ async def planning(actor: Actor, household_id: int | None, start: date, end: dat
             occ = c_occ.get(d)
             est = ests.get(contract.establishment_id if contract else occ.establishment_id if occ else -1)  # type: ignore[attr-defined]
             is_open = rules.is_open(d, opening(est), shut[est.id]) if est else d.weekday() < 5 and d not in holidays
-            planned = rules.schedule_from_json(contract.schedule).get(d.weekday()) if contract and is_open else None
+            planned = schedules[contract.id].get(d.weekday()) if contract and is_open else None
             att = c_att.get(d)
             actual = (rules.parse_hhmm(att.arrival), rules.parse_hhmm(att.departure) if att.departure else None) if att else None
             absence = next((a for a in c_abs if a.start_date <= d <= a.end_date), None)

@@ -111,6 +111,8 @@ def threads_query(actor: Actor, *, status: str | None = None, service: str | Non
         query = query.filter(service=service)
     if unanswered_only:
         query = query.filter(awaiting_reply_since__isnull=False, status=ThreadStatus.OPEN)
+    if not (status or service or unanswered_only) and actor.is_family and actor.household_id is not None:
+        return _HOUSEHOLD_THREADS.bind(actor.household_id)  # the family's list as it opens: compiled once
     return query.select_related(*THREAD_RELATED).order_by("-last_message_at", "-id")
 
 
@@ -203,6 +205,8 @@ async def total_unread(actor: Actor) -> int:
     return await _HOUSEHOLD_UNREAD.count(user.household_id)  # type: ignore[attr-defined]
 
 
+_HOUSEHOLD_THREADS = CompiledQuery(lambda household_id: MessageThread.filter(household_id=household_id)
+                                   .select_related(*THREAD_RELATED).order_by("-last_message_at", "-id"))
 _HOUSEHOLD_UNREAD = CompiledQuery(lambda household_id: MessageMessage.filter(
     from_staff=True, read_at__isnull=True, thread__household_id=household_id))
 

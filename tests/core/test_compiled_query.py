@@ -52,11 +52,15 @@ async def test_rows_count_and_pages_follow_the_values_like_the_orm():
 
 
 async def test_paginate_takes_a_bound_query():
-    first, _ = await _households_with_invoices()
+    first, second = await _households_with_invoices()
     page = await paginate(BY_HOUSEHOLD.bind(first.id), 3, 3)
     assert (page.total, [i.number for i in page.items], page.has_more()) == (7, ["A-3", "A-2", "A-1"], True)
-    past_the_end = await paginate(BY_HOUSEHOLD.bind(first.id), 3, 9)
+    past_the_end = await paginate(BY_HOUSEHOLD.bind(first.id), 3, 9)  # no row to carry the count: counted apart
     assert (past_the_end.total, past_the_end.items) == (7, [])
+    last = await paginate(BY_HOUSEHOLD.bind(first.id), 5, 5)
+    assert (last.total, [i.number for i in last.items], last.has_more()) == (7, ["A-1", "A-0"], False)
+    nothing = await paginate(BY_HOUSEHOLD.bind(first.id + second.id + 1000), 3, 0)
+    assert (nothing.total, nothing.items) == (0, [])
 
 
 async def test_single_row_queries_keep_first_and_get_semantics():

@@ -4,7 +4,7 @@ invoices and a dozen documents, and at most 20 (issue 12, point 8)."""
 
 from __future__ import annotations
 
-from core.testing.dashboard import DASHBOARD_QUERY, fill_household
+from core.testing.dashboard import DASHBOARD_QUERY, dashboard_variables, fill_household
 from tests.conftest import make_family
 from tests.querycount import count_queries
 
@@ -16,18 +16,22 @@ async def _statements(gql, email: str, children: int, months: int, documents: in
     await fill_household(household, user, children=children, months=months, documents_per_child=documents,
                          threads=threads)
     client = await gql.as_user(user)
-    await client.execute(DASHBOARD_QUERY)  # warm: the session look-up is the same every time
+    await client.execute(DASHBOARD_QUERY, dashboard_variables())  # warm: the session look-up is the same every time
     with count_queries() as log:
-        result = await client.execute(DASHBOARD_QUERY)
+        result = await client.execute(DASHBOARD_QUERY, dashboard_variables())
     assert "errors" not in result, result.get("errors")
     return log.count, result["data"]
 
 
 async def test_home_page_query_count_does_not_grow_with_rows(gql):
-    small, small_data = await _statements(gql, "petit@example.org", children=1, months=1, documents=1, threads=1)
+    # The youngest child has a crèche contract, the others ALSH bookings: two children cover every part.
+    small, small_data = await _statements(gql, "petit@example.org", children=2, months=1, documents=1, threads=1)
     big, big_data = await _statements(gql, "grand@example.org", children=4, months=12, documents=3, threads=4)
-    assert len(small_data["myHousehold"]["children"]) == 1 and len(big_data["myHousehold"]["children"]) == 4
+    assert len(small_data["myHousehold"]["children"]) == 2 and len(big_data["myHousehold"]["children"]) == 4
     assert big_data["myDocuments"]["total"] == 12 and big_data["myInvoices"]["total"] == 24
-    assert big_data["messagerieUnreadCount"] == 4
+    assert big_data["messagerieUnreadCount"] == 4 and big_data["messagerieThreads"]["total"] == 4
+    assert len(big_data["crechePlanning"]) == 4 and all(len(c["days"]) >= 28 for c in big_data["crechePlanning"])
+    youngest_first = [c["id"] for c in big_data["myHousehold"]["children"]][::-1]  # the crèche has the youngest
+    assert {e["childId"] for e in big_data["alshPajPlanning"]} == set(youngest_first[1:])
     assert small == big, (small, big)
     assert big <= MAX_STATEMENTS, big

@@ -304,9 +304,15 @@ async def test_yearly_update_requested_by_staff_confirmed_by_family_when_complet
     client = await gql.as_user(user)
     assert await client.code(REQUEST_UPDATE, all=True) == "FORBIDDEN"
     assert (await staff.error(REQUEST_UPDATE))["extensions"] == {"code": "REQUIRED", "field": "householdIds"}
+    # an ALSH agent asks the households using ALSH (core.permissions.may_edit_household) …
+    assert await staff.code(REQUEST_UPDATE, ids=[household.id]) == "FORBIDDEN"
+    await uses_service(household, "alsh")
     assert (await staff.ok(REQUEST_UPDATE, ids=[household.id]))["requestYearlyUpdate"]["householdCount"] == 1
     assert not (await Household.get(id=other.id)).needs_yearly_update
-    assert (await staff.ok(REQUEST_UPDATE, all=True))["requestYearlyUpdate"]["householdCount"] == 2
+    # … every household at once: admins and the desk that opens accounts
+    assert await staff.code(REQUEST_UPDATE, all=True) == "FORBIDDEN"
+    admin = await gql.as_user(await make_staff("admin@example.org", role="admin"))
+    assert (await admin.ok(REQUEST_UPDATE, all=True))["requestYearlyUpdate"]["householdCount"] == 2
     assert (await client.ok(MY_HOUSEHOLD))["myHousehold"]["needsYearlyUpdate"] is True
 
     alerts = await service.household_alerts(household.id)
@@ -336,7 +342,7 @@ async def test_yearly_update_request_mails_each_household_once(gql, mailbox):
     _, other, _ = await make_family("autre@example.org", children=0)
     await Household.filter(id=other.id).update(email="")  # no contact address: its account is mailed
     _, untouched, _ = await make_family("pas-concerne@example.org", children=0)
-    staff = await gql.as_user(await make_staff(services=["alsh"]))
+    staff = await gql.as_user(await make_staff(role="admin"))  # asks every household at once below
     family = await gql.as_user(user)
     mailbox.clear()
     assert await family.code(REQUEST_UPDATE, ids=[household.id]) == "FORBIDDEN"
