@@ -1063,7 +1063,9 @@ async def planning(actor: Actor, month: date, child_ids: list[int] | None = None
 
 _MONTH_LINES = CompiledQuery(lambda household_id, first, last: AlshBookingLine.filter(
     date__gte=first, date__lte=last, booking__household_id=household_id)
-    .exclude(state__in=[LineState.ANNULEE, LineState.REFUSEE]).select_related("unit")
+    .exclude(state__in=[LineState.ANNULEE, LineState.REFUSEE])
+    # what the month view shows of a line, and its unit's name only (not the unit's tariff and rules)
+    .only("id", "date", "state", "reason", "present", "absence_justified", "booking_id", "unit_id", "unit__name")
     .order_by("date", "booking__child_id", "unit_id"))
 # The household's bookings of periods overlapping the month: a line lies in its period.
 _MONTH_BOOKINGS = CompiledQuery(lambda household_id, first, last: AlshBooking.filter(

@@ -778,6 +778,7 @@ async def planning(actor: Actor, household_id: int | None, start: date, end: dat
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     holidays = fr_calendar.public_holidays_between(start, end, fr_calendar.community_subdivision())
     shut = {e.id: closures(e) | holidays for e in ests.values()}
+    hours = {e.id: opening(e) for e in ests.values()}
     schedules = {c.id: rules.schedule_from_json(c.schedule) for c in contracts}
     out = []
     for child in children:
@@ -791,7 +792,7 @@ async def planning(actor: Actor, household_id: int | None, start: date, end: dat
             contract = next((c for c in c_contracts if _covers(c.start_date, c.end_date, d)), None)
             occ = c_occ.get(d)
             est = ests.get(contract.establishment_id if contract else occ.establishment_id if occ else -1)  # type: ignore[attr-defined]
-            is_open = rules.is_open(d, opening(est), shut[est.id]) if est else d.weekday() < 5 and d not in holidays
+            is_open = rules.is_open(d, hours[est.id], shut[est.id]) if est else d.weekday() < 5 and d not in holidays
             planned = schedules[contract.id].get(d.weekday()) if contract and is_open else None
             att = c_att.get(d)
             actual = (rules.parse_hhmm(att.arrival), rules.parse_hhmm(att.departure) if att.departure else None) if att else None
