@@ -8,6 +8,7 @@ household only (another family's id looks like a missing one), staff on any hous
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -150,16 +151,17 @@ _PEOPLE = CompiledQuery(lambda household_id: AuthorizedPerson.filter(child__hous
 
 
 async def _load_bundle(household_id: int) -> HouseholdBundle:
-    household = await _HOUSEHOLD.all(household_id)
+    # Four reads at once (each on its own pooled connection; one after the other inside a transaction).
+    household, responsables, children, persons = await asyncio.gather(
+        _HOUSEHOLD.all(household_id), _RESPONSABLES.all(household_id), _CHILDREN.all(household_id),
+        _PEOPLE.all(household_id))
     if household is None:
         raise NotFound("foyer")
-    children = sorted(await _CHILDREN.all(household_id),
-                      key=lambda c: (c.birth_date or c.expected_birth_date or date.max, c.id))
+    children = sorted(children, key=lambda c: (c.birth_date or c.expected_birth_date or date.max, c.id))
     people: dict[int, list[AuthorizedPerson]] = {c.id: [] for c in children}
-    for person in await _PEOPLE.all(household_id):
+    for person in persons:
         people[person.child_id].append(person)  # type: ignore[attr-defined]
-    return HouseholdBundle(household=household, responsables=await _RESPONSABLES.all(household_id),
-                           children=children, people=people)
+    return HouseholdBundle(household=household, responsables=responsables, children=children, people=people)
 
 
 # ---- reading --------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ absences, attendance, billing lines, alerts, RGPD and demo data. Permission-chec
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -763,11 +764,10 @@ async def planning(actor: Actor, household_id: int | None, start: date, end: dat
         await require_household_data(actor, hid)
     children = (await load_bundle(hid)).children
     ests = {e.id: e for e in (await ensure_establishments()).values()}
-    contracts = await _PLANNING_CONTRACTS.all(hid, end)
-    attendance = await _PLANNING_ATTENDANCE.all(hid, start, end)
-    absences = await _PLANNING_ABSENCES.all(hid, start, end)
-    occasionals = await _PLANNING_OCCASIONALS.all(hid, start, end)
-    waiting = await _PLANNING_WAITING.all(hid)
+    contracts, attendance, absences, occasionals, waiting = await asyncio.gather(
+        _PLANNING_CONTRACTS.all(hid, end), _PLANNING_ATTENDANCE.all(hid, start, end),
+        _PLANNING_ABSENCES.all(hid, start, end), _PLANNING_OCCASIONALS.all(hid, start, end),
+        _PLANNING_WAITING.all(hid))
     if actor.is_staff and not actor.is_admin:  # agents only see their crèches
         mine = {e.id for e in ests.values() if e.service_code in visible_services(actor)}
         contracts = [c for c in contracts if c.establishment_id in mine]  # type: ignore[attr-defined]
