@@ -25,8 +25,11 @@ from graphql import (
     is_input_object_type,
     is_list_type,
 )
+from starlette.requests import Request as StarletteRequest
+from starlette.responses import JSONResponse
 from strawberry.asgi import GraphQL
 from strawberry.types import ExecutionContext, ExecutionResult, Info
+from strawberry.types.unset import UNSET
 
 from core.accounts.service import actor_from_session
 from core.compiled_query import BoundQuery
@@ -244,6 +247,41 @@ def guard_inputs(schema: GraphQLSchema) -> None:
                 field.resolve = _guarded(field.resolve or default_field_resolver, field.args)
 
 
+# Strawberry's reasons for refusing a request before GraphQL runs, in French.
+_REFUSALS = {
+    "Unable to parse request body as JSON": "Le corps de la requête n'est pas du JSON valide.",
+    "No GraphQL query found in the request": "La requête ne contient pas de document GraphQL (champ « query »).",
+    "No valid query was provided for the request": "La requête ne contient pas de document GraphQL (champ « query »).",
+    "Unsupported content type": "Type de contenu non pris en charge : envoyez du JSON (application/json) "
+                                "ou un formulaire multipart pour les fichiers.",
+    "Unsupported Media Type": "Type de contenu non pris en charge : envoyez du JSON (application/json) "
+                              "ou un formulaire multipart pour les fichiers.",
+    "Unable to parse the multipart body": "Le formulaire multipart est illisible.",
+    "File(s) missing in form data": "Des fichiers annoncés manquent dans le formulaire.",
+    "mutations are not allowed when using GET": "Les mutations s'envoient en POST.",
+    "subscriptions are not allowed when using": "Les abonnements passent par le WebSocket de /graphql.",
+    "queries are not allowed when using": "Cette méthode HTTP n'accepte pas de requête GraphQL.",
+    "GraphQL only supports GET and POST requests.": "GraphQL n'accepte que GET et POST.",
+    "Can't get GraphQL operation type": "Le document contient plusieurs opérations : indiquez « operationName ».",
+    "Unknown operation named": "« operationName » ne nomme aucune opération du document.",
+    "The GraphQL operation's `query` must be a string": "Le champ « query » doit être une chaîne.",
+    "The GraphQL operation's `variables` must be an object": "Le champ « variables » doit être un objet JSON.",
+    "The GraphQL operation's `extensions` must be an object": "Le champ « extensions » doit être un objet JSON.",
+    "Batching is not enabled": "Les lots de requêtes ne sont pas acceptés : une opération par requête.",
+}
+
+
+def http_refusal(status: int, reason: str) -> tuple[str, str]:
+    """(code, French message) for a request refused before GraphQL runs."""
+    if status == 413:
+        return "REQUEST_TOO_LARGE", reason  # our own French message (parse_http_body)
+    message = _REFUSALS.get(reason.strip()) or next(
+        (french for english, french in _REFUSALS.items() if reason.startswith(english)), None)
+    if status == 404:
+        return "NOT_FOUND", message or "Adresse inconnue."
+    return "BAD_REQUEST", message or "La requête GraphQL ne peut pas être traitée telle quelle."
+
+
 def session_token_from(request: Any) -> str | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
@@ -349,6 +387,19 @@ class PortailGraphQL(GraphQL):
         if token and not context.actor.is_authenticated:
             context.actor = await actor_from_session(token, context.actor.ip)
         return await super().on_ws_connect(context)
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """Strawberry answers a request it cannot take (body not JSON, no query, wrong method or
+        content type, document too long) in English plain text; a GraphQL client expects JSON. The
+        same refusal, same status, as `{"errors": [{"message": <French>, "extensions": {"code": …}}]}`."""
+        try:
+            return await super().run(request, context=context, root_value=root_value)
+        except HTTPException as exc:
+            if not isinstance(request, StarletteRequest):  # WebSocket: Strawberry's own protocol errors
+                raise
+            code, message = http_refusal(exc.status_code, exc.reason)
+            return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]},
+                                status_code=exc.status_code)
 
     async def parse_http_body(self, request: Any) -> Any:
         """The document's own size limit (`[security] max_query_chars`), before any parsing: the

@@ -246,3 +246,25 @@ async def test_websocket_handshake_only_from_allowed_origins(host):
                                origin="https://evil.example"):
                 pass
         assert refused.value.response.status_code == 403
+
+
+# ---- requests refused before GraphQL runs: JSON, a code, a French message ------------------------------
+@pytest.mark.parametrize("send, status, code, words", [
+    (lambda http: http.post("/graphql", content=b"{pas du json", headers={"Content-Type": "application/json"}),
+     400, "BAD_REQUEST", "JSON valide"),
+    (lambda http: http.post("/graphql", json={"variables": {}}), 400, "BAD_REQUEST", "document GraphQL"),
+    (lambda http: http.post("/graphql", json={"query": "{ me { id } }", "variables": [1]}), 400, "BAD_REQUEST",
+     "« variables »"),
+    (lambda http: http.post("/graphql", json={"query": "query A { me { id } }", "operationName": "B"}), 400,
+     "BAD_REQUEST", "operationName"),
+    (lambda http: http.get("/graphql", params={"query": "mutation { logout { ok } }"},
+                           headers={"Accept": "application/json"}), 400, "BAD_REQUEST", "POST"),
+    (lambda http: http.post("/graphql", json={"query": "{ me { id } " + " " * 200_000 + "}"}), 413,
+     "REQUEST_TOO_LARGE", "caractères"),
+])
+async def test_refused_requests_answer_json_errors(http, send, status, code, words):
+    response = await send(http)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == code and words in error["message"], error
