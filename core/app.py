@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -115,9 +116,16 @@ def create_app(host: PluginHost | None = None, *, manage_db: bool = True, backgr
         return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks},
                             status_code=200 if ok else 503)
 
-    async def metrics_endpoint(_: Request) -> Response:
+    async def metrics_endpoint(request: Request) -> Response:
         from core.ops.metrics import render
 
+        expected = settings.metrics.token
+        if expected:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+                return JSONResponse({"errors": [{"message": "Jeton des métriques absent ou invalide.",
+                                                 "extensions": {"code": "UNAUTHENTICATED"}}]},
+                                    status_code=401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
         body, content_type = await render()
         return Response(body, media_type=content_type)
 

@@ -220,6 +220,10 @@ class MetricsConfig:
 
     enabled: bool = True
     path: str = Field(default="/metrics", pattern=r"^/[A-Za-z0-9_./-]*$")
+    # When set (24 characters or more, e.g. from PORTAIL_METRICS__TOKEN), `GET <path>` needs
+    # `Authorization: Bearer <token>` (Prometheus: `authorization: {credentials: …}`); empty: open, to
+    # be restricted by the reverse proxy.
+    token: str = Field(default="", pattern=r"^(|[!-~]{24,})$")
 
 
 @dataclass(frozen=True, config=STRICT)

@@ -264,3 +264,27 @@ async def test_pdf_rendering_leaves_the_event_loop_free():
     await task
     assert pdf.startswith(b"%PDF")
     assert ticks > 20  # the loop kept running other tasks while xhtml2pdf worked in its thread
+
+
+async def test_metrics_token_when_configured(settings):
+    """`[metrics] token`: Prometheus sends it as a bearer token; anyone else gets a 401 and no metric."""
+    token = "m3tr1cs-" + "x" * 24
+    host = load_plugins(replace(settings, metrics=replace(settings.metrics, token=token)))
+    app = create_app(host, manage_db=False, background=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portail.test") as client:
+        for headers in ({}, {"Authorization": "Bearer faux"}, {"Authorization": token}):
+            refused = await client.get(settings.metrics.path, headers=headers)
+            assert refused.status_code == 401 and "portail_" not in refused.text
+            assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        served = await client.get(settings.metrics.path, headers={"Authorization": f"Bearer {token}"})
+        assert served.status_code == 200 and "portail_graphql_requests_total" in served.text
+
+
+def test_metrics_token_too_short_is_refused_by_the_configuration(settings):
+    from pathlib import Path
+
+    from core.config import ConfigError, settings_from_dict
+
+    raw = {**settings.raw, "metrics": {"token": "court"}}
+    with pytest.raises(ConfigError, match="token"):
+        settings_from_dict(raw, Path("."))
