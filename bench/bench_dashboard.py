@@ -8,7 +8,8 @@ contract with its attendance, ALSH bookings on every weekday for three children)
 55 KB of JSON and 2,500 fields. The two answers for TESTBO are
 compared first (they must be equal). Then both are loaded with 1 and 20 concurrent clients,
 interleaved (app, baseline, app, baseline… in short rounds, so that a change in the machine's load
-hits both), and the bench prints p50 / p95 / requests per second and the ratio app / baseline.
+hits both), and the bench prints p50 / p95 / requests per second, the CPU time each server process
+spent per request (Linux /proc) and the ratios app / baseline.
 
     .venv/bin/python bench/bench_dashboard.py                                  # SQLite
     .venv/bin/python bench/bench_dashboard.py --database-url postgres://postgres@127.0.0.1:5432/postgres
@@ -91,6 +92,15 @@ async def wait_up(client: httpx.AsyncClient, url: str) -> None:
     raise RuntimeError(f"{url} did not start")
 
 
+def cpu_seconds(proc: subprocess.Popen) -> float:
+    """User + system CPU time of a server process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def load(client: httpx.AsyncClient, call, requests: int, clients: int) -> tuple[list[float], float]:
     latencies: list[float] = []
     left = [requests]
@@ -143,6 +153,7 @@ async def main(args: argparse.Namespace) -> None:
                     return c.post(f"http://127.0.0.1:{old_port}/graphql", json=body, headers=headers)
 
                 servers = [("app", app), ("baseline", base)] + ([("compared", old)] if args.compare_root else [])
+                process = dict(zip([name for name, _ in servers], procs, strict=True))
                 got, expected = (await app(client)).json(), (await base(client)).json()
                 assert got == expected, "the app and the baseline disagree:\n" + json.dumps(got)[:2000]
                 size = len((await app(client)).content)
@@ -152,18 +163,22 @@ async def main(args: argparse.Namespace) -> None:
                     await base(client)
                 for clients in args.clients:
                     runs: dict[str, tuple[list[float], float]] = {name: ([], 0.0) for name, _ in servers}
+                    cpu = {name: 0.0 for name, _ in servers}
                     per_round = max(clients, args.requests // args.rounds)
                     for r in range(args.rounds):
                         order = servers if r % 2 == 0 else servers[::-1]
                         for name, call in order:
+                            before = cpu_seconds(process[name])
                             lat, spent = await load(client, call, per_round, clients)
+                            cpu[name] += cpu_seconds(process[name]) - before
                             runs[name] = (runs[name][0] + lat, runs[name][1] + spent)
                     stats = {}
                     for name, (lat, spent) in runs.items():
                         q = statistics.quantiles(lat, n=20)
                         stats[name] = (statistics.median(lat) * 1000, q[18] * 1000, len(lat) / spent)
                         print(f"{clients:>2} client(s) {name:<8}: p50 {stats[name][0]:6.1f} ms  p95 {stats[name][1]:6.1f} ms"
-                              f"  {stats[name][2]:6.1f} req/s  ({len(lat)} requests)")
+                              f"  {stats[name][2]:6.1f} req/s  server CPU {cpu[name] / len(lat) * 1000:5.2f} ms/request"
+                              f"  ({len(lat)} requests)")
                     ratio = stats["app"][0] / stats["baseline"][0]
                     rps = stats["baseline"][2] / stats["app"][2]
                     print(f"{clients:>2} client(s) ratio app / baseline: p50 {ratio:.2f}x, throughput {rps:.2f}x")

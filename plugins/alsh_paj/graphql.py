@@ -254,10 +254,12 @@ class AlshPajLine:
     presence_label: str = strawberry.field(description="French label of `presence`.")
 
     @classmethod
-    def of(cls, ln: AlshBookingLine, rank: int | None = None) -> AlshPajLine:
+    def of(cls, ln: AlshBookingLine, rank: int | None = None, unit_name: str | None = None) -> AlshPajLine:
+        """`unit_name` when the line was read without its unit (the month view), else `ln.unit`'s."""
         state = _state(rules.effective_state(ln.state, ln.date, today()))
         presence = _presence(ln)
-        return cls(id=_id(ln.id), date=ln.date, unit_id=_id(ln.unit_id), unit=ln.unit.name,  # type: ignore[attr-defined]
+        return cls(id=_id(ln.id), date=ln.date, unit_id=_id(ln.unit_id),  # type: ignore[attr-defined]
+                   unit=unit_name if unit_name is not None else ln.unit.name,
                    state=state, state_label=state.label, reason=ln.reason,
                    waiting_rank=rank if state is AlshPajLineState.WAITING_LIST else None,
                    presence=presence, presence_label=presence.label)
@@ -710,7 +712,7 @@ class AlshQuery:
         for e in entries:
             b = e.line.booking
             out.append(AlshPajPlanningEntry(
-                line=AlshPajLine.of(e.line, ranks.get(e.line.id)), booking_id=_id(b.id),
+                line=AlshPajLine.of(e.line, ranks.get(e.line.id), e.unit_name), booking_id=_id(b.id),
                 booking_number=rules.booking_number(b.number), child_id=_id(b.child.id),
                 child_name=f"{b.child.first_name} {b.child.last_name}", marker=_marker(b.child.first_name),
                 establishment=b.period.mode.establishment.name, mode=b.period.mode.name, period=b.period.name,

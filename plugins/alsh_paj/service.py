@@ -1036,8 +1036,9 @@ async def booking_history(actor: Actor, booking_id: int) -> list[AlshLineEvent]:
 
 @dataclass
 class PlanningEntry:
-    line: AlshBookingLine
+    line: AlshBookingLine  # with its booking (child, period, mode, establishment), not its unit
     linked: bool  # booked from another account (garde alternée)
+    unit_name: str
 
 
 async def planning(actor: Actor, month: date, child_ids: list[int] | None = None, show_cancelled: bool = False,
@@ -1057,15 +1058,14 @@ async def planning(actor: Actor, month: date, child_ids: list[int] | None = None
         query = query.exclude(state__in=[LineState.ANNULEE, LineState.REFUSEE])
     if child_ids:
         query = query.filter(booking__child_id__in=[int(c) for c in child_ids])
-    return await _month_entries(await query.select_related("unit").order_by("date", "booking__child_id", "unit_id"),
-                                household_id)
+    return await _month_entries(await query.annotate(unit_name=F("unit__name"))
+                                .order_by("date", "booking__child_id", "unit_id"), household_id)
 
 
 _MONTH_LINES = CompiledQuery(lambda household_id, first, last: AlshBookingLine.filter(
     date__gte=first, date__lte=last, booking__household_id=household_id)
     .exclude(state__in=[LineState.ANNULEE, LineState.REFUSEE])
-    # what the month view shows of a line, and its unit's name only (not the unit's tariff and rules)
-    .only("id", "date", "state", "reason", "present", "absence_justified", "booking_id", "unit_id", "unit__name")
+    .annotate(unit_name=F("unit__name"))  # the unit's name only, not a unit (its tariff and rules) per line
     .order_by("date", "booking__child_id", "unit_id"))
 # The household's bookings of periods overlapping the month: a line lies in its period.
 _MONTH_BOOKINGS = CompiledQuery(lambda household_id, first, last: AlshBooking.filter(
@@ -1074,8 +1074,8 @@ _MONTH_BOOKINGS = CompiledQuery(lambda household_id, first, last: AlshBooking.fi
 
 
 async def _month_entries(lines: list[AlshBookingLine], household_id: int) -> list[PlanningEntry]:
-    """The lines (read with their unit) with their booking (child, period, mode, establishment). A
-    month holds dozens of lines of a few bookings: each booking is read once, not once per line."""
+    """The lines (read with their unit's name) with their booking (child, period, mode, establishment).
+    A month holds dozens of lines of a few bookings: each booking is read once, not once per line."""
     if not lines:
         return []
     first, last = lines[0].date, lines[-1].date
@@ -1086,8 +1086,8 @@ async def _month_entries(lines: list[AlshBookingLine], household_id: int) -> lis
                          .select_related("child", "period__mode__establishment")})
     for line in lines:
         line.booking = bookings[line.booking_id]  # type: ignore[attr-defined]
-    return [PlanningEntry(line=line, linked=line.booking.household_id != household_id)  # type: ignore[attr-defined]
-            for line in lines]
+    return [PlanningEntry(line=line, linked=line.booking.household_id != household_id,  # type: ignore[attr-defined]
+                          unit_name=line.unit_name) for line in lines]  # type: ignore[attr-defined]
 
 
 async def _promote_waiting(unit_id: int, day: date, actor: Actor | None) -> bool:
