@@ -10,9 +10,11 @@ import pytest
 from lxml import etree
 
 from core.billing.models import Invoice, Payment
+from core.formatting import date_fr, euros
 from core.households.models import Household
+from core.mail.models import OutboxMail
 from core.mail.service import send_pending
-from core.timeutil import today
+from core.timeutil import now, today
 from plugins.prelevement import pain008, rules
 from plugins.prelevement.models import (
     MandateStatus,
@@ -294,6 +296,45 @@ async def test_unused_mandate_lapses(gql, mailbox):
     await mandate.refresh_from_db()
     assert mandate.status == MandateStatus.LAPSED
     assert any("caduc" in s for s in await mails(mailbox, "fam@example.org"))
+
+
+async def test_mandate_activated_36_months_ago_never_signed_nor_collected_lapses(gql):
+    """Without a collection nor a signature date, the activation date counts."""
+    _, household, _ = await make_family("fam@example.org")
+    _, other, _ = await make_family("autre@example.org", name="AUTRE")
+    old, recent = await make_mandate(household, "cdc"), await make_mandate(other, "cdc")
+    await SepaMandate.filter(id=old.id).update(signed_on=None, decided_at=now() - timedelta(days=365 * 3 + 40))
+    await SepaMandate.filter(id=recent.id).update(signed_on=None, decided_at=now() - timedelta(days=30))
+    await make_invoice(household, "cdc", 2000)
+    await make_invoice(other, "cdc", 1500)
+    admin = await gql.as_user(await make_staff("admin@example.org", role="admin"))
+    assert (await admin.ok(BUILD, regie="cdc", due=due()))["buildPrelevementBatch"]["totalCents"] == 1500
+    assert await SepaMandate.filter(id=old.id).values_list("status", flat=True) == [MandateStatus.LAPSED]
+    assert await SepaMandate.filter(id=recent.id).values_list("status", flat=True) == [MandateStatus.ACTIVE]
+
+
+async def test_prenotification_lists_each_households_own_invoices_in_text_and_html(gql):
+    """One mail per household with its own lines, its total and the due date; the HTML part is the
+    same text laid out (paragraphs shared by every mail of the batch are memoised, not mixed up)."""
+    invoices = {}
+    for name, amounts in (("UN", (4250, 1000)), ("DEUX", (999,))):
+        _, household, _ = await make_family(f"{name.lower()}@example.org", name=name)
+        await make_mandate(household, "cdc")
+        invoices[name] = [await make_invoice(household, "cdc", cents) for cents in amounts]
+    admin = await gql.as_user(await make_staff("admin@example.org", role="admin"))
+    await admin.ok(BUILD, regie="cdc", due=due())
+    sent = {m.to: m for m in await OutboxMail.filter(template="prelevement/mail/prenotification")}
+    assert set(sent) == {"un@example.org", "deux@example.org"}
+    for name, own in invoices.items():
+        mail = sent[f"{name.lower()}@example.org"]
+        total = sum(i.total_cents for i in own)
+        assert mail.subject == f"Avis de prélèvement : {euros(total)} le {date_fr(rules.earliest_due_date(today()))}"
+        detail = "\n".join(f"- Facture {i.number} : {euros(i.total_cents)}" for i in own)
+        assert f"Détail :\n{detail}\n\n" in mail.text_body
+        assert f"<p>Détail :<br>{'<br>'.join(detail.splitlines())}</p>" in mail.html_body
+        assert f"la somme de {euros(total)} le " in mail.html_body
+        others = [i.number for n, lst in invoices.items() if n != name for i in lst]
+        assert not any(number in mail.text_body or number in mail.html_body for number in others)
 
 
 async def test_rejects_reopen_balance_and_suspend_after_two(gql, mailbox):
