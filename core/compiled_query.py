@@ -16,8 +16,10 @@ that is not any other int, a `str`, a `date`) and each stand-in is located, by i
 query's parameters. It is then called a second time with other stand-ins: if the SQL text or any
 other parameter changed, the query depends on the values in a way that cannot be rebound (a value
 computed from an argument, a value inlined into the SQL, a shape that depends on a value) and
-`CompiledQuery` refuses it with a `TypeError` on first use, instead of ever running stale SQL. A
-query whose shape varies (an optional filter) is one `CompiledQuery` per shape.
+`CompiledQuery` refuses it with a `TypeError` on first use, instead of ever running stale SQL. That
+check sees what two builds produce, not the code: `build` must not branch on its values (`if
+household_id > 1000: …`). A query whose shape varies (an optional filter) is one `CompiledQuery` per
+shape, chosen by the caller.
 
 The run itself is Tortoise's: the same executor builds the model instances (select_related
 included), runs the prefetch queries, and uses the connection of the current transaction if any.
