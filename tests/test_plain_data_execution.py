@@ -1,6 +1,6 @@
-"""The one-step completion of plain scalar and enum fields (`core.graphql_support.PlainDataExecutionContext`)
-answers exactly what graphql-core's general path answers: same data, same errors at the same paths,
-the same null propagation through non-null fields."""
+"""Plain data completed in one pass (`core.graphql_execution.PlainDataExecutionContext`) answers exactly
+what graphql-core's general path answers: same data, same errors at the same paths, the same null
+propagation through non-null fields, nested objects and lists included."""
 
 from __future__ import annotations
 
@@ -44,6 +44,12 @@ def _item(name: object = "pomme", note: str | None = None, colour: object = Colo
 
 
 @strawberry.type
+class Shelf:
+    boxes: list[Box | None]
+    label: str | None
+
+
+@strawberry.type
 class Query:
     @strawberry.field
     def good(self) -> Box:
@@ -65,6 +71,16 @@ class Query:
     def bad_int(self) -> list[Item | None]:
         return [_item(count="beaucoup"), _item()]
 
+    @strawberry.field
+    def shelf(self) -> Shelf:
+        good = Box(items=[_item()], required=_item("prune"))
+        broken = Box(items=[_item(name=None)], required=_item())
+        return Shelf(boxes=[good, broken, None, good], label=None)
+
+    @strawberry.field
+    def lazy(self) -> Box:  # a generator where a list is expected: read once, by the general path
+        return Box(items=(_item(str(n)) for n in range(3)), required=_item())  # type: ignore[arg-type]
+
 
 QUERIES = [
     "{ good { items { name note colour on count shout } required { name } } }",
@@ -74,6 +90,9 @@ QUERIES = [
     "{ badEnum { name colour } }",
     "{ badInt { count name } }",
     "{ good { items { __typename name } } }",
+    "{ shelf { label boxes { required { name colour } items { name count } } } }",
+    "{ shelf { boxes { ... on Box { required { name } } } } good { required { on } } }",
+    "{ lazy { items { name } required { name } } }",
 ]
 
 
