@@ -176,8 +176,12 @@ class CompiledQuery(Generic[M]):
 
     async def page_and_total(self, *values: Any, limit: int, offset: int) -> tuple[list[M], int]:
         """One page and the number of rows in all pages, in one statement (a window `COUNT(*) OVER ()`);
-        a page past the end has no row to carry the count: it is then counted apart."""
+        a page past the end has no row to carry the count: it is then counted apart. A DISTINCT or
+        grouped query (where the window would count rows before they are merged) is counted apart too."""
         bound = (*values, limit, offset)
+        rows_plan, _ = self._plan("rows", values)
+        if rows_plan.query._distinct or rows_plan.query.query._groupbys:
+            return await self.page(*values, limit=limit, offset=offset), await self.count(*values)
         plan, db = self._plan("page_total", bound)
         rows = await self._rows(plan, db, bound)
         if rows:

@@ -63,6 +63,13 @@ async def test_paginate_takes_a_bound_query():
     assert (nothing.total, nothing.items) == (0, [])
 
 
+async def test_a_distinct_query_is_counted_apart():
+    first, second = await _households_with_invoices()
+    households = CompiledQuery(lambda regie: Household.filter(invoices__regie_code=regie).distinct().order_by("id"))
+    page = await paginate(households.bind("cdc"), 1, 0)  # 10 invoice rows, 2 households
+    assert (page.total, [h.name for h in page.items]) == (2, ["PREMIER"])
+
+
 async def test_single_row_queries_keep_first_and_get_semantics():
     await _households_with_invoices()
     assert (await ONE_HOUSEHOLD.all("SECOND")).name == "SECOND"
