@@ -101,7 +101,8 @@ async def get_thread(actor: Actor, thread_id: int) -> MessageThread:
 
 def threads_query(actor: Actor, *, status: str | None = None, service: str | None = None,
                   unanswered_only: bool = False) -> Any:
-    """The threads the caller may see, filtered, most recent first: a queryset to paginate."""
+    """The threads the caller may see, filtered, most recent first: a queryset (the family's unfiltered
+    list: a compiled one) for `paginate`."""
     query = visible_threads(actor)
     if status:
         if status not in ThreadStatus.ALL:
