@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import logging
 import re
-import traceback
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
@@ -37,6 +36,7 @@ from core.context import Context, client_ip
 from core.errors import PortailError, ValidationError
 from core.graphql_execution import PlainDataExecutionContext, mark_plain_fields
 from core.http_security import SESSION_COOKIE  # noqa: F401  (re-exported: resolvers set it)
+from core.ops.logs import traceback_without_values
 from core.permissions import Actor
 from core.plugins import PluginHost
 
@@ -312,20 +312,6 @@ def _operation_name(execution_context: ExecutionContext | None) -> str:
     return (name or "anonymous")[:100]
 
 
-def _traceback_without_values(exc: BaseException) -> str:
-    """Where it failed (files, lines, exception types), never the exception messages: those echo the
-    values that caused them (`invalid literal for int(): 'FR76…'`, a driver's failing SQL parameters)."""
-    parts: list[str] = []
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        parts.append("".join(traceback.format_tb(current.__traceback__))
-                     + f"{type(current).__module__}.{type(current).__qualname__}")
-        current = current.__cause__ or current.__context__
-    return "\n-- caused by --\n".join(parts)
-
-
 def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext | None) -> None:
     """What the log keeps of failed operations: the operation name, the field and the error code.
 
@@ -342,7 +328,7 @@ def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext |
         elif original is None or not error.path:
             log.info("graphql %s: GRAPHQL_VALIDATION_FAILED", operation)
         else:
-            log.error("graphql %s: internal error at %s\n%s", operation, field, _traceback_without_values(original))
+            log.error("graphql %s: internal error at %s\n%s", operation, field, traceback_without_values(original))
 
 
 class PortailSchema(strawberry.Schema):

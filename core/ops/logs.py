@@ -13,6 +13,7 @@ import logging
 import re
 import sys
 import time
+import traceback
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -111,9 +112,26 @@ def configure_from_settings(settings: Any) -> None:
     configure_logging(getattr(section, "format", "text"), getattr(section, "level", "INFO"))
 
 
+def traceback_without_values(exc: BaseException) -> str:
+    """Where it failed (files, lines, exception types), never the exception messages: those echo the
+    values that caused them (`invalid literal for int(): 'FR76…'`, a driver's failing SQL parameters)."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        parts.append("".join(traceback.format_tb(current.__traceback__))
+                     + f"{type(current).__module__}.{type(current).__qualname__}")
+        current = current.__cause__ or current.__context__
+    return "\n-- caused by --\n".join(parts)
+
+
 class RequestContextMiddleware:
     """Pure ASGI: a request id (the caller's `X-Request-ID` when well-formed, else a new one) in a
-    contextvar and the response header; one access line and the HTTP metrics per request."""
+    contextvar and the response header; one access line and the HTTP metrics per request. An
+    unexpected error outside GraphQL (a download, a health check) is logged here without its message
+    (`traceback_without_values`) and answered `INTERNAL_SERVER_ERROR` as JSON: it never reaches the
+    server's own handler, which would log the message and the values it echoes."""
 
     def __init__(self, app: ASGIApp, metrics_path: str | None = None) -> None:
         self.app = app
@@ -133,11 +151,24 @@ class RequestContextMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 current["status"] = message["status"]
+                current["started"] = True
                 MutableHeaders(scope=message).append("X-Request-ID", request_id)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if scope["type"] != "http":
+                raise
+            logging.getLogger("portail.errors").error(
+                "%s %s: internal error\n%s", scope.get("method", ""), _route_label(scope.get("path", "")),
+                traceback_without_values(exc))
+            current["status"] = 500
+            if not current.get("started"):  # else the client sees the connection end early
+                from core.http_security import _json_error
+
+                await _json_error(send_with_id, 500, "INTERNAL_SERVER_ERROR",
+                                  "Erreur interne du serveur. Réessayez plus tard.")
         finally:
             self._record(scope, current, time.perf_counter() - started)
             REQUEST.reset(token)

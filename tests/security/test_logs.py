@@ -74,3 +74,25 @@ async def test_failed_operations_leave_no_secret_in_the_log(gql, http, settings,
     assert not any(r.levelno >= logging.WARNING for r in caplog.records if r is not errors[0])
     infos = [r.getMessage() for r in caplog.records if r.name == "portail.graphql" and r.levelno == logging.INFO]
     assert "graphql Connexion: INVALID_CREDENTIALS at login" in infos
+
+
+async def test_an_unexpected_error_outside_graphql_is_answered_and_logged_without_its_message(caplog):
+    """A download or health route that fails: the client gets a JSON 500 with the request id, the log
+    gets the place and the exception type, never the message (which echoes the IBAN)."""
+    import httpx
+
+    from core.ops.logs import RequestContextMiddleware
+
+    async def failing(scope, receive, send):
+        account = IBAN
+        int(account)  # ValueError whose message quotes the value
+
+    transport = httpx.ASGITransport(app=RequestContextMiddleware(failing), raise_app_exceptions=True)
+    async with httpx.AsyncClient(transport=transport, base_url="http://portail.test") as client:
+        with caplog.at_level(logging.DEBUG):
+            response = await client.get("/files/invoice/12", headers={"X-Request-ID": "abcdef0123456789"})
+    assert response.status_code == 500 and response.headers["X-Request-ID"] == "abcdef0123456789"
+    assert response.json()["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    logged = everything_logged(caplog)
+    assert "builtins.ValueError" in logged and "test_logs.py" in logged and "/files/invoice/{id}" in logged
+    assert IBAN not in logged and "invalid literal" not in logged
