@@ -196,6 +196,9 @@ class Baseline:
         waiting = await self.rows(
             f"SELECT r.child_id, r.start_date FROM creche_place_request r JOIN core_child c ON c.id = r.child_id "
             f"WHERE c.household_id = {p(1)} AND r.status IN ('recue', 'en_commission', 'liste_attente')", [hid])
+        def hhmm(minutes: int | None) -> str | None:
+            return rules.fmt_hhmm(minutes) if minutes is not None else None
+
         cfg = rules.Config.from_dict(get_settings().plugin_config("creche"))
         days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
         holidays = fr_calendar.public_holidays_between(start, end, fr_calendar.community_subdivision())
@@ -239,10 +242,6 @@ class Baseline:
                     planned = (rules.parse_hhmm(occ["start_time"]), rules.parse_hhmm(occ["end_time"]))
                 stored = rules.day_status(facts, cfg)
                 status = CrecheDayStatus(stored) if stored is not None else None
-
-                def hhmm(minutes: int | None) -> str | None:
-                    return rules.fmt_hhmm(minutes) if minutes is not None else None
-
                 plan.append({"date": d.isoformat(), "status": status.name if status else None,
                              "statusLabel": status.label if status else None,
                              "serviceCode": est["service_code"] if est else None,

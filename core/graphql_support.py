@@ -275,8 +275,7 @@ def http_refusal(status: int, reason: str) -> tuple[str, str]:
     """(code, French message) for a request refused before GraphQL runs."""
     if status == 413:
         return "REQUEST_TOO_LARGE", reason  # our own French message (parse_http_body)
-    message = _REFUSALS.get(reason.strip()) or next(
-        (french for english, french in _REFUSALS.items() if reason.startswith(english)), None)
+    message = next((french for english, french in _REFUSALS.items() if reason.strip().startswith(english)), None)
     if status == 404:
         return "NOT_FOUND", message or "Adresse inconnue."
     return "BAD_REQUEST", message or "La requête GraphQL ne peut pas être traitée telle quelle."
