@@ -1067,10 +1067,12 @@ _MONTH_LINES = CompiledQuery(lambda household_id, first, last: AlshBookingLine.f
     .exclude(state__in=[LineState.ANNULEE, LineState.REFUSEE])
     .annotate(unit_name=F("unit__name"))  # the unit's name only, not a unit (its tariff and rules) per line
     .order_by("date", "booking__child_id", "unit_id"))
+# What the month view shows of a booking.
+_BOOKING_CONTEXT = ("child", "period__mode__establishment")
 # The household's bookings of periods overlapping the month: a line lies in its period.
 _MONTH_BOOKINGS = CompiledQuery(lambda household_id, first, last: AlshBooking.filter(
     household_id=household_id, period__start_date__lte=last, period__end_date__gte=first)
-    .select_related("child", "period__mode__establishment"))
+    .select_related(*_BOOKING_CONTEXT))
 
 
 async def _month_entries(lines: list[AlshBookingLine], household_id: int) -> list[PlanningEntry]:
@@ -1083,7 +1085,7 @@ async def _month_entries(lines: list[AlshBookingLine], household_id: int) -> lis
     missing_bookings = {ln.booking_id for ln in lines} - set(bookings)  # type: ignore[attr-defined]
     if missing_bookings:  # lines booked from another account (garde alternée), outside those periods
         bookings.update({b.id: b for b in await AlshBooking.filter(id__in=missing_bookings)
-                         .select_related("child", "period__mode__establishment")})
+                         .select_related(*_BOOKING_CONTEXT)})
     for line in lines:
         line.booking = bookings[line.booking_id]  # type: ignore[attr-defined]
     return [PlanningEntry(line=line, linked=line.booking.household_id != household_id,  # type: ignore[attr-defined]
