@@ -3,7 +3,7 @@ a query whose SQL would not follow its values is refused on first use, never run
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from tortoise.exceptions import DoesNotExist
@@ -102,3 +102,61 @@ async def test_a_query_that_cannot_be_rebound_is_refused(build, values):
 async def test_unsupported_value_types_are_refused():
     with pytest.raises(TypeError, match="non prise en charge"):
         await CompiledQuery(lambda active: User.filter(is_active=active)).all(True)
+
+
+def _state(instance) -> dict:
+    """What an instance holds: its attributes, the select_related objects it carries included."""
+    out = {}
+    for name, value in vars(instance).items():
+        if hasattr(value, "_meta"):
+            out[name] = _state(value)
+        elif isinstance(value, datetime):  # the same instant is not enough: the same zone too
+            out[name] = value.isoformat()
+        elif name != "_await_when_save":
+            out[name] = value
+    return out
+
+
+async def test_instances_are_those_the_orm_makes():
+    """Same attributes and converted values (dates, datetimes in the configured zone, booleans on
+    SQLite, JSON), select_related objects (None when the related row is missing), annotations."""
+    from tortoise.expressions import F
+
+    from core.households.models import Child
+
+    first, second = await _households_with_invoices()
+    await Invoice.filter(number="A-0").update(collection_at=datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+    credit = await Invoice.create(number="AV-1", regie_code="cdc", household=first, issued_on=date(2026, 3, 9),
+                                  period_start=date(2026, 3, 1), period_end=date(2026, 3, 1), total_cents=-100,
+                                  kind="credit_note", corrects=await Invoice.get(number="A-1"))
+    await Child.create(household=first, first_name="Léa", last_name="PREMIER", birth_date=date(2020, 5, 4),
+                       allergies="arachide", medical_answers={"asthme": True})
+    queries = [
+        (lambda h: Invoice.filter(household_id=h).order_by("id"), (first.id,)),
+        (lambda h: Invoice.filter(household_id=h).select_related("household", "corrects").order_by("id"), (first.id,)),
+        (lambda h: Invoice.filter(household_id=h).annotate(household_name=F("household__name")).order_by("id"),
+         (second.id,)),
+        (lambda h: Child.filter(household_id=h).select_related("household"), (first.id,)),
+        (lambda h: Household.filter(id=h), (first.id,)),
+    ]
+    for build, values in queries:
+        orm, compiled = await build(*values), await CompiledQuery(build).all(*values)
+        assert [_state(i) for i in compiled] == [_state(i) for i in orm]
+        assert all(type(i) is type(o) for i, o in zip(compiled, orm, strict=True))
+    credit_note = await CompiledQuery(lambda n: Invoice.filter(number=n).select_related("corrects").first()).all("AV-1")
+    assert (credit_note.id, credit_note.corrects.number) == (credit.id, "A-1")
+    credit_note.reason = "Erreur de tarif"  # an instance read this way saves like any other
+    await credit_note.save(update_fields=["reason"])
+    assert (await Invoice.get(id=credit.id)).reason == "Erreur de tarif"
+
+
+async def test_values_queries_give_the_orm_dicts_and_tuples():
+    first, _ = await _households_with_invoices()
+    builds = [
+        lambda h: Invoice.filter(household_id=h).order_by("id").values("number", "issued_on", "total_cents"),
+        lambda h: Invoice.filter(household_id=h).order_by("id").values_list("id", "issued_on"),
+        lambda h: Invoice.filter(household_id=h).order_by("id").values_list("number", flat=True),
+        lambda h: Invoice.filter(household_id=h, number="A-3").first().values("number", "issued_on"),
+    ]
+    for build in builds:
+        assert await CompiledQuery(build).all(first.id) == await build(first.id)
