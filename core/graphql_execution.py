@@ -16,14 +16,19 @@ an `is_type_of` check, field middleware or `@defer` always take the general path
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 from graphql import (
+    GraphQLBoolean,
+    GraphQLEnumType,
+    GraphQLID,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLString,
     is_leaf_type,
 )
 from graphql.pyutils import Undefined
@@ -57,6 +62,27 @@ def _has_middleware(manager: Any) -> bool:
     return manager is not None and getattr(manager, "_middleware_resolvers", True) is not None
 
 
+def _known_outputs(leaf: Any) -> dict[type, Any]:
+    """What a leaf type gives, for the values that make most of an answer, without calling it:
+    {Python type: None (the value as is) or {value: output}}. Strings for String and ID, booleans
+    for Boolean (what their coercion returns unchanged); for an enum, each member's name as the
+    type's own coercion gives it. Any other value is coerced by the type."""
+    if leaf in (GraphQLString, GraphQLID):
+        return {str: None}
+    if leaf is GraphQLBoolean:
+        return {bool: None}
+    wrapped = getattr(leaf, "wrapped_cls", None)
+    if isinstance(leaf, GraphQLEnumType) and isinstance(wrapped, type) and issubclass(wrapped, Enum):
+        names = {}
+        for member in wrapped:
+            try:
+                names[member] = leaf.coerce_output_value(member)
+            except Exception:  # noqa: BLE001 - a member the type refuses stays with the type
+                continue
+        return {wrapped: names}
+    return {}
+
+
 def _unwrap(type_: Any) -> tuple[Any, bool]:
     if isinstance(type_, GraphQLNonNull):
         return type_.of_type, True
@@ -72,6 +98,7 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # {(type name, id(grouped field set)): (grouped field set, steps or None)}: the set is kept
         # so that its id stays its own for the request.
         self._plans: dict[tuple[str, int], tuple[Any, list[tuple[Any, ...]] | None]] = {}
+        self._outputs: dict[str, dict[type, Any]] = {}  # leaf type name: _known_outputs
 
     # ---- planning (once per selection and request) ---------------------------------------------
     def _steps(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[tuple[Any, ...]] | None:
@@ -110,7 +137,10 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """How to complete a value of `type_`: (kind, non null, detail), None when not plain."""
         inner, non_null = _unwrap(type_)
         if is_leaf_type(inner):
-            return (_LEAF, non_null, inner)
+            known = self._outputs.get(inner.name)
+            if known is None:
+                known = self._outputs[inner.name] = _known_outputs(inner)
+            return (_LEAF, non_null, inner, known)
         if isinstance(inner, GraphQLList):
             item = self._completion(inner.of_type, field_details_list)
             return None if item is None else (_LIST, non_null, item)
@@ -124,7 +154,7 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     # ---- completion ------------------------------------------------------------------------------
     def _complete(self, completion: tuple[Any, ...], value: Any) -> Any:
-        kind, non_null, detail = completion
+        kind, non_null, detail = completion[:3]
         if value is None or value is Undefined:
             if non_null:
                 raise _Misfit
@@ -156,6 +186,13 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 value = read(source, attribute)
                 if completion[0] == _LEAF and value is not None and value is not Undefined \
                         and not isinstance(value, Exception):  # the common case, inline
+                    known = completion[3].get(type(value), completion)
+                    if known is None:  # a str for String, a bool for Boolean
+                        results[response_name] = value
+                        continue
+                    if known is not completion and value in known:  # an enum member
+                        results[response_name] = known[value]
+                        continue
                     coerced = completion[2].coerce_output_value(value)
                     if coerced is None or coerced is Undefined:
                         raise _Misfit

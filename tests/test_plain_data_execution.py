@@ -32,6 +32,10 @@ class Item:
         return self.name.upper()
 
 
+class Label(str):
+    """A str subclass: String gives it as is, like a str."""
+
+
 @strawberry.type
 class Box:
     items: list[Item]
@@ -78,6 +82,10 @@ class Query:
         return Shelf(boxes=[good, broken, None, good], label=None)
 
     @strawberry.field
+    def odd_leaves(self) -> list[Item]:  # values the fast path must leave to the type's own coercion
+        return [_item(name=True), _item(name=7, colour="red"), _item(name=Label("étiquette")), _item(count=True)]
+
+    @strawberry.field
     def lazy(self) -> Box:  # a generator where a list is expected: read once, by the general path
         return Box(items=(_item(str(n)) for n in range(3)), required=_item())  # type: ignore[arg-type]
 
@@ -93,6 +101,7 @@ QUERIES = [
     "{ shelf { label boxes { required { name colour } items { name count } } } }",
     "{ shelf { boxes { ... on Box { required { name } } } } good { required { on } } }",
     "{ lazy { items { name } required { name } } }",
+    "{ oddLeaves { name colour count } }",
 ]
 
 
