@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hmac
 import logging
 from collections.abc import AsyncIterator
@@ -66,6 +67,23 @@ async def _background_worker(host: PluginHost, stop: asyncio.Event) -> None:
             log.exception("background work failed")
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=background.poll_seconds)
+
+
+# A server allocates a few thousand objects per request (the home page: about 30,000), almost all
+# freed by reference counting. With CPython's default threshold (a young collection every 700
+# allocations) 20 concurrent home pages spent 3.7 ms of CPU per request in the cycle collector,
+# a sixth of the request, mostly walking objects that live as long as the process (modules, the
+# schema, the plugins). Measured with 20 clients on PostgreSQL: 0.55 ms with these settings.
+GC_THRESHOLDS = (20_000, 20, 20)
+
+
+def settle_garbage_collector() -> None:
+    """For a server process, once started: what exists now (code, schema, configuration) lives as
+    long as the process, so the collector stops walking it (`gc.freeze`), and young collections
+    run every 20,000 allocations instead of 700. Cycles are still collected, a little later."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def create_app(host: PluginHost | None = None, *, manage_db: bool = True, background: bool = True) -> Starlette:
@@ -134,8 +152,9 @@ def create_app(host: PluginHost | None = None, *, manage_db: bool = True, backgr
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        if manage_db:
+        if manage_db:  # a server process (tests share theirs: they leave the collector alone)
             await init_db(host)
+            settle_garbage_collector()
         stop = asyncio.Event()
         worker = asyncio.create_task(_background_worker(host, stop)) if background else None
         try:

@@ -288,3 +288,31 @@ def test_metrics_token_too_short_is_refused_by_the_configuration(settings):
     raw = {**settings.raw, "metrics": {"token": "court"}}
     with pytest.raises(ConfigError, match="token"):
         settings_from_dict(raw, Path("."))
+
+
+def test_a_server_process_settles_the_garbage_collector():
+    """What exists when a server has started is not walked again by the collector, and young
+    collections are rarer (GC_THRESHOLDS); cycles made afterwards are still collected."""
+    import gc
+    import weakref
+
+    from core.app import GC_THRESHOLDS, settle_garbage_collector
+
+    before = gc.get_threshold()
+    try:
+        settle_garbage_collector()
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert gc.get_freeze_count() > 1000
+
+        class Node:
+            pass
+
+        cycle = Node()
+        cycle.self = cycle
+        alive = weakref.ref(cycle)
+        del cycle
+        gc.collect()
+        assert alive() is None
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
