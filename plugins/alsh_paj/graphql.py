@@ -321,22 +321,6 @@ class AlshPajLineEvent:
                    to_state_label=to_state.label, by=by, note=e.note)
 
 
-async def _ranks(lines: list[AlshBookingLine]) -> dict[int, int]:
-    """Rank on the waiting list of each waiting line: one query for all of them."""
-    waiting = [ln for ln in lines if ln.state == "liste_attente"]
-    if not waiting:
-        return {}
-    rows = await AlshBookingLine.filter(
-        state="liste_attente", unit_id__in=list({ln.unit_id for ln in waiting}),  # type: ignore[attr-defined]
-        date__in=list({ln.date for ln in waiting})).order_by("id").values_list("id", "unit_id", "date")
-    counters: dict[tuple[int, date], int] = {}
-    ranks: dict[int, int] = {}
-    for line_id, unit_id, day in rows:
-        counters[(unit_id, day)] = counters.get((unit_id, day), 0) + 1
-        ranks[line_id] = counters[(unit_id, day)]
-    return ranks
-
-
 @strawberry.type(description="A numbered booking (« Réservation n°00005 ») of one child for one period.")
 class AlshPajBooking:
     id: strawberry.ID = strawberry.field(description="The booking's id.")
@@ -354,7 +338,7 @@ class AlshPajBooking:
             lines = await AlshBookingLine.filter(booking_id=b.id).select_related("unit").order_by("date", "unit_id")
         if not isinstance(b.period, AlshPeriod) or not hasattr(b.period.mode, "establishment"):
             await b.fetch_related("period__mode__establishment")
-        ranks = await _ranks(lines)
+        ranks = await service.waiting_ranks(lines)
         return cls(id=_id(b.id), number=rules.booking_number(b.number), child_id=_id(b.child_id),  # type: ignore[attr-defined]
                    household_id=_id(b.household_id),  # type: ignore[attr-defined]
                    period=AlshPajPeriod.of(b.period), created_at=b.created_at,
@@ -707,12 +691,11 @@ class AlshQuery:
     ) -> list[AlshPajPlanningEntry] | None:
         entries = await service.planning(actor(info), month, [parse_id(c, "childIds") for c in child_ids or []],
                                          show_cancelled, show_linked)
-        ranks = await _ranks([e.line for e in entries])
         out = []
         for e in entries:
             b = e.line.booking
             out.append(AlshPajPlanningEntry(
-                line=AlshPajLine.of(e.line, ranks.get(e.line.id), e.unit_name), booking_id=_id(b.id),
+                line=AlshPajLine.of(e.line, e.waiting_rank, e.unit_name), booking_id=_id(b.id),
                 booking_number=rules.booking_number(b.number), child_id=_id(b.child.id),
                 child_name=f"{b.child.first_name} {b.child.last_name}", marker=_marker(b.child.first_name),
                 establishment=b.period.mode.establishment.name, mode=b.period.mode.name, period=b.period.name,
@@ -732,7 +715,7 @@ class AlshQuery:
             actor(info), parse_id(establishment_id, "establishmentId") if establishment_id else None,
             [s.value for s in states] if states else None)
         page = await paginate(query, limit, offset)
-        ranks = await _ranks(page.items)
+        ranks = await service.waiting_ranks(page.items)
         return Page(items=[AlshPajRequest.of(ln, ranks.get(ln.id)) for ln in page.items], total=page.total,
                     limit=limit, offset=offset)
 
@@ -1011,7 +994,7 @@ class AlshEditMutation:
                    "max_age": input.max_age, "auto_accept": input.auto_accept}
         change = await service.update_period(actor(info), parse_id(id, "id"), changes,
                                              affected_lines.value if affected_lines else None, dry_run)
-        ranks = await _ranks(change.affected)
+        ranks = await service.waiting_ranks(change.affected)
         return AlshPajPeriodChangePayload(
             period=AlshPajPeriod.of(change.period), is_applied=change.applied,
             affected_lines=[AlshPajRequest.of(ln, ranks.get(ln.id)) for ln in change.affected],

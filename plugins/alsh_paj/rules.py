@@ -31,6 +31,17 @@ def is_working_day(day: date, subdivision: str | None = None) -> bool:
     return calendar.is_working_day(day, subdivision)
 
 
+def waiting_ranks(waiting: Iterable[tuple[int, int, date]]) -> dict[int, int]:
+    """Rank (1-based) of each waiting line on its (unit, day) list, from the waiting lines as
+    (line id, unit id, day) in id order: first come, first served (the order places are given in)."""
+    counters: dict[tuple[int, date], int] = {}
+    ranks: dict[int, int] = {}
+    for line_id, unit_id, day in waiting:
+        counters[(unit_id, day)] = counters.get((unit_id, day), 0) + 1
+        ranks[line_id] = counters[(unit_id, day)]
+    return ranks
+
+
 def age_on(birth_date: date, on: date) -> int:
     """Age in whole years on `on`."""
     years = on.year - birth_date.year

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
+from tortoise.expressions import F, Q, Subquery
 from tortoise.transactions import in_transaction
 
 from core import calendar
@@ -1039,6 +1039,18 @@ class PlanningEntry:
     line: AlshBookingLine  # with its booking (child, period, mode, establishment), not its unit
     linked: bool  # booked from another account (garde alternée)
     unit_name: str
+    waiting_rank: int | None  # rank on the day's waiting list (rules.waiting_ranks), None unless waiting
+
+
+async def waiting_ranks(lines: list[AlshBookingLine]) -> dict[int, int]:
+    """Rank on its waiting list of each waiting line among `lines`: one query for all of them."""
+    waiting = [ln for ln in lines if ln.state == LineState.LISTE_ATTENTE]
+    if not waiting:
+        return {}
+    rows = await AlshBookingLine.filter(
+        state=LineState.LISTE_ATTENTE, unit_id__in=list({ln.unit_id for ln in waiting}),  # type: ignore[attr-defined]
+        date__in=list({ln.date for ln in waiting})).order_by("id").values_list("id", "unit_id", "date")
+    return rules.waiting_ranks(rows)
 
 
 async def planning(actor: Actor, month: date, child_ids: list[int] | None = None, show_cancelled: bool = False,
@@ -1048,7 +1060,10 @@ async def planning(actor: Actor, month: date, child_ids: list[int] | None = None
     first = month.replace(day=1)
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     if not (show_linked or show_cancelled or child_ids):  # the month view as it opens: compiled once
-        return await _month_entries(await _MONTH_LINES.all(household_id, first, last), household_id)
+        lines = await _MONTH_LINES.all(household_id, first, last)
+        ranks = rules.waiting_ranks(await _MONTH_WAITING.all(household_id, first, last)) \
+            if any(ln.state == LineState.LISTE_ATTENTE for ln in lines) else {}
+        return await _month_entries(lines, household_id, ranks)
     query = AlshBookingLine.filter(date__gte=first, date__lte=last)
     if show_linked:
         query = query.filter(Q(booking__household_id=household_id) | Q(booking__child__household_id=household_id))
@@ -1058,8 +1073,8 @@ async def planning(actor: Actor, month: date, child_ids: list[int] | None = None
         query = query.exclude(state__in=[LineState.ANNULEE, LineState.REFUSEE])
     if child_ids:
         query = query.filter(booking__child_id__in=[int(c) for c in child_ids])
-    return await _month_entries(await query.annotate(unit_name=F("unit__name"))
-                                .order_by("date", "booking__child_id", "unit_id"), household_id)
+    lines = await query.annotate(unit_name=F("unit__name")).order_by("date", "booking__child_id", "unit_id")
+    return await _month_entries(lines, household_id, await waiting_ranks(lines))
 
 
 _MONTH_LINES = CompiledQuery(lambda household_id, first, last: AlshBookingLine.filter(
@@ -1067,6 +1082,14 @@ _MONTH_LINES = CompiledQuery(lambda household_id, first, last: AlshBookingLine.f
     .exclude(state__in=[LineState.ANNULEE, LineState.REFUSEE])
     .annotate(unit_name=F("unit__name"))  # the unit's name only, not a unit (its tariff and rules) per line
     .order_by("date", "booking__child_id", "unit_id"))
+# The waiting lists (every household's lines, in id order) of the units where the household waits in
+# the month: enough to rank its own waiting lines (rules.waiting_ranks).
+_MONTH_WAITING = CompiledQuery(lambda household_id, first, last: AlshBookingLine.filter(
+    state=LineState.LISTE_ATTENTE, date__gte=first, date__lte=last,
+    unit_id__in=Subquery(AlshBookingLine.filter(
+        state=LineState.LISTE_ATTENTE, date__gte=first, date__lte=last, booking__household_id=household_id)
+        .values("unit_id")))
+    .order_by("id").values_list("id", "unit_id", "date"))
 # What the month view shows of a booking.
 _BOOKING_CONTEXT = ("child", "period__mode__establishment")
 # The household's bookings of periods overlapping the month: a line lies in its period.
@@ -1075,7 +1098,8 @@ _MONTH_BOOKINGS = CompiledQuery(lambda household_id, first, last: AlshBooking.fi
     .select_related(*_BOOKING_CONTEXT))
 
 
-async def _month_entries(lines: list[AlshBookingLine], household_id: int) -> list[PlanningEntry]:
+async def _month_entries(lines: list[AlshBookingLine], household_id: int,
+                         ranks: dict[int, int]) -> list[PlanningEntry]:
     """The lines (read with their unit's name) with their booking (child, period, mode, establishment).
     A month holds dozens of lines of a few bookings: each booking is read once, not once per line."""
     if not lines:
@@ -1089,7 +1113,8 @@ async def _month_entries(lines: list[AlshBookingLine], household_id: int) -> lis
     for line in lines:
         line.booking = bookings[line.booking_id]  # type: ignore[attr-defined]
     return [PlanningEntry(line=line, linked=line.booking.household_id != household_id,  # type: ignore[attr-defined]
-                          unit_name=line.unit_name) for line in lines]  # type: ignore[attr-defined]
+                          unit_name=line.unit_name, waiting_rank=ranks.get(line.id))  # type: ignore[attr-defined]
+            for line in lines]
 
 
 async def _promote_waiting(unit_id: int, day: date, actor: Actor | None) -> bool:

@@ -26,7 +26,7 @@ from core.graphql_support import (
     parse_id,
     parse_optional_id,
 )
-from core.permissions import require_user
+from core.permissions import own_household_id, require_user
 from core.timeutil import now
 from plugins.messagerie import realtime
 from plugins.messagerie import service as svc
@@ -116,9 +116,12 @@ async def _load_last(ids: list[int]) -> list[MessageMessage | None]:
     return [found.get(i) for i in ids]
 
 
-async def _load_unread_family(ids: list[int]) -> list[int]:
-    found = await svc.unread_counts(ids, for_staff=False)
-    return [found.get(i, 0) for i in ids]
+def _unread_of_household(household_id: int) -> Any:
+    """The loader of a family's unread counts (its household's threads)."""
+    async def load(ids: list[int]) -> list[int]:
+        found = await svc.family_unread_counts(household_id)
+        return [found.get(i, 0) for i in ids]
+    return load
 
 
 def _unread_of_agent(user_id: int) -> Any:
@@ -172,7 +175,7 @@ class MessagerieThread:
         if caller.is_staff:
             key, fn = "messagerie.unread.agent", _unread_of_agent(require_user(caller).id)
         else:
-            key, fn = "messagerie.unread.family", _load_unread_family
+            key, fn = "messagerie.unread.family", _unread_of_household(own_household_id(caller))
         return await ctx(info).loader(key, fn).load(int(self.id))
 
     @strawberry.field(description="The newest message; null for none.")

@@ -101,3 +101,10 @@ def test_effective_state_expiry():
     assert rules.effective_state("liste_attente", d, after) == "expiree"
     assert rules.effective_state("demande_annulation", d, after) == "demande_annulation_expiree"
     assert rules.effective_state("acceptee", d, after) == "acceptee"
+
+
+def test_waiting_ranks_count_each_unit_and_day_apart_in_arrival_order():
+    d1, d2 = date(2026, 4, 1), date(2026, 4, 8)
+    waiting = [(10, 1, d1), (11, 1, d1), (12, 2, d1), (13, 1, d2), (14, 1, d1)]
+    assert rules.waiting_ranks(waiting) == {10: 1, 11: 2, 12: 1, 13: 1, 14: 3}
+    assert rules.waiting_ranks([]) == {}
