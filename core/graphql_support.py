@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Generic, NewType, TypeVar
 
+import orjson
 import strawberry
 from cross_web import HTTPException
 from graphql import (
@@ -352,6 +353,15 @@ class PortailGraphQL(GraphQL):
         origins = [*host.settings.security.cors_origins, host.settings.community.public_url]
         super().__init__(schema, multipart_uploads_enabled=True, allowed_origins=origins, **kwargs)
         self.host = host
+
+    def encode_json(self, data: object) -> str:
+        """Answers encoded by orjson (a home page's 55 KB: 0.1 ms instead of 0.7 with `json`), accents
+        as UTF-8; anything orjson refuses (an integer past 64 bits) by Strawberry's `json`. A str, not
+        bytes: WebSocket messages must stay text frames."""
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:
+            return super().encode_json(data)  # type: ignore[return-value]
 
     @property
     def graphql_ide_html(self) -> str:

@@ -268,3 +268,18 @@ async def test_refused_requests_answer_json_errors(http, send, status, code, wor
     assert response.headers["content-type"].startswith("application/json")
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == code and words in error["message"], error
+
+
+async def test_answers_are_utf8_json_and_any_value_still_encodes(http, host):
+    """Answers are compact JSON with accents as UTF-8 (orjson); a value orjson refuses (an integer
+    past 64 bits, from a plugin's custom scalar) is still encoded, by the standard library."""
+    from core.graphql_support import PortailGraphQL
+    from schema import build_schema
+
+    response = await http.post("/graphql", json={"query": "{ myHousehold { id } }"})
+    assert response.headers["content-type"].startswith("application/json")
+    assert "é".encode() in response.content and b"\\u00e9" not in response.content  # « Vous devez être connecté »
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    view = PortailGraphQL(build_schema(host), host)
+    assert json.loads(view.encode_json({"data": {"big": 2**70, "name": "Léa"}})) == {"data": {"big": 2**70,
+                                                                                          "name": "Léa"}}
