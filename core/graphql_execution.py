@@ -35,6 +35,9 @@ from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 _PLAIN = "_portail_plain"
+_SHARED = "_portail_shared_plans"  # on the GraphQLSchema: PlainDataExecutionContext._shared_plans
+_SHARED_MAX = 20_000
+_OUTPUTS = "_portail_known_outputs"  # on the GraphQLSchema: {leaf type name: _known_outputs}
 
 # Step kinds.
 _LEAF, _TYPENAME, _OBJECT, _LIST = range(4)
@@ -83,6 +86,27 @@ def _known_outputs(leaf: Any) -> dict[type, Any]:
     return {}
 
 
+def _selections_vary(selection_sets: list[Any]) -> bool:
+    """Whether a selection may change from one request to the next of the same document: a
+    directive (@skip / @include read variables, @defer splits the answer) or a fragment argument."""
+    stack = [s for s in selection_sets if s is not None]
+    while stack:
+        for selection in stack.pop().selections:
+            if selection.directives or getattr(selection, "arguments", None) and selection.kind == "fragment_spread":
+                return True
+            if getattr(selection, "selection_set", None) is not None:
+                stack.append(selection.selection_set)
+    return False
+
+
+def _known_outputs_of(schema: GraphQLSchema, leaf: Any) -> dict[type, Any]:
+    outputs = schema.__dict__.setdefault(_OUTPUTS, {})
+    known = outputs.get(leaf.name)
+    if known is None:
+        known = outputs[leaf.name] = _known_outputs(leaf)
+    return known
+
+
 def _unwrap(type_: Any) -> tuple[Any, bool]:
     if isinstance(type_, GraphQLNonNull):
         return type_.of_type, True
@@ -98,7 +122,26 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # {(type name, id(grouped field set)): (grouped field set, steps or None)}: the set is kept
         # so that its id stays its own for the request.
         self._plans: dict[tuple[str, int], tuple[Any, list[tuple[Any, ...]] | None]] = {}
-        self._outputs: dict[str, dict[type, Any]] = {}  # leaf type name: _known_outputs
+        self._shared = self._shared_plans()
+
+    def _shared_plans(self) -> dict[Any, Any] | None:
+        """The plans kept across requests, on the schema: documents are parsed once and cached
+        (schema.DocumentLRU), so the same field nodes come back with the same selections, unless
+        they vary with the request (`_selections_vary`): then None, and plans last one request.
+        Entries hold their nodes and are used only for those very objects (an id can be reused
+        once a document leaves the cache); the whole dict is dropped past _SHARED_MAX entries."""
+        shared = self.schema.__dict__.get(_SHARED)
+        if shared is None or len(shared) > _SHARED_MAX:
+            shared = self.schema.__dict__[_SHARED] = {}
+        if not self._fast:
+            return None
+        key = ("operation", id(self.operation))
+        known = shared.get(key)
+        if known is None or known[0] is not self.operation:
+            varies = _selections_vary([self.operation.selection_set,
+                                       *(f.selection_set for f in self.fragment_definitions.values())])
+            known = shared[key] = (self.operation, varies)
+        return None if known[1] else shared
 
     # ---- planning (once per selection and request) ---------------------------------------------
     def _steps(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[tuple[Any, ...]] | None:
@@ -137,20 +180,31 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """How to complete a value of `type_`: (kind, non null, detail), None when not plain."""
         inner, non_null = _unwrap(type_)
         if is_leaf_type(inner):
-            known = self._outputs.get(inner.name)
-            if known is None:
-                known = self._outputs[inner.name] = _known_outputs(inner)
-            return (_LEAF, non_null, inner, known)
+            return (_LEAF, non_null, inner, _known_outputs_of(self.schema, inner))
         if isinstance(inner, GraphQLList):
             item = self._completion(inner.of_type, field_details_list)
             return None if item is None else (_LIST, non_null, item)
         if isinstance(inner, GraphQLObjectType) and not inner.is_type_of:
-            grouped_field_set, new_defer_usages, _ = self.collect_subfields(inner, field_details_list)
-            if new_defer_usages:
-                return None
-            steps = self._steps(inner, grouped_field_set)
+            steps = self._object_steps(inner, field_details_list)
             return None if steps is None else (_OBJECT, non_null, steps)
         return None  # interfaces and unions: the general path resolves the runtime type
+
+    def _object_steps(self, object_type: GraphQLObjectType, field_details_list: Any) -> list[tuple[Any, ...]] | None:
+        """The steps of an object's selection: from the shared plans when its nodes were planned
+        before (same nodes, same objects), else collected and planned now."""
+        shared = self._shared
+        nodes = tuple(d.node for d in field_details_list)
+        key = (object_type.name, *map(id, nodes))
+        if shared is not None:
+            known = shared.get(key)
+            if known is not None and known[0] is object_type and len(known[1]) == len(nodes) \
+                    and all(a is b for a, b in zip(known[1], nodes, strict=True)):
+                return known[2]
+        grouped_field_set, new_defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+        steps = None if new_defer_usages else self._steps(object_type, grouped_field_set)
+        if shared is not None:
+            shared[key] = (object_type, nodes, steps)
+        return steps
 
     # ---- completion ------------------------------------------------------------------------------
     def _complete(self, completion: tuple[Any, ...], value: Any) -> Any:

@@ -111,12 +111,36 @@ def _answer(result: strawberry.types.ExecutionResult) -> tuple:
     return result.data, errors
 
 
+def _cached_schema() -> PortailSchema:
+    """As served: documents parsed once (schema.DocumentCache), so plans are kept across requests."""
+    from schema import DocumentCache, DocumentLRU
+
+    documents = DocumentLRU()
+    return PortailSchema(query=Query, extensions=[lambda: DocumentCache(documents)])
+
+
 @pytest.mark.parametrize("query", QUERIES)
 async def test_same_answer_as_the_general_path(query):
-    fast = PortailSchema(query=Query)
+    fast, cached = PortailSchema(query=Query), _cached_schema()
     general = strawberry.Schema(query=Query)
     assert general.execution_context_class is not fast.execution_context_class
-    assert _answer(await fast.execute(query)) == _answer(await general.execute(query))
+    expected = _answer(await general.execute(query))
+    assert _answer(await fast.execute(query)) == expected
+    for _ in range(3):  # the same document again: the plans made by the first request are reused
+        assert _answer(await cached.execute(query)) == expected
+
+
+async def test_plans_are_kept_across_requests_only_when_the_selection_cannot_vary():
+    cached, general = _cached_schema(), strawberry.Schema(query=Query)
+    plain = "{ good { items { name colour } required { name } } }"
+    for _ in range(2):
+        assert _answer(await cached.execute(plain)) == _answer(await general.execute(plain))
+    assert cached._schema.__dict__["_portail_shared_plans"], "the plans of a cached document are kept"
+    query = "query($full: Boolean!) { good { items { name note @include(if: $full) colour @skip(if: $full) } } }"
+    for full in (True, False, True):  # same document, other variables: other fields
+        got = _answer(await cached.execute(query, variable_values={"full": full}))
+        assert got == _answer(await general.execute(query, variable_values={"full": full}))
+        assert ("note" in got[0]["good"]["items"][0]) is full and ("colour" in got[0]["good"]["items"][0]) is not full
 
 
 async def test_errors_of_leaf_fields_are_located():
