@@ -254,9 +254,11 @@ class AlshPajLine:
     presence_label: str = strawberry.field(description="French label of `presence`.")
 
     @classmethod
-    def of(cls, ln: AlshBookingLine, rank: int | None = None, unit_name: str | None = None) -> AlshPajLine:
-        """`unit_name` when the line was read without its unit (the month view), else `ln.unit`'s."""
-        state = _state(rules.effective_state(ln.state, ln.date, today()))
+    def of(cls, ln: AlshBookingLine, rank: int | None = None, unit_name: str | None = None,
+           on: date | None = None) -> AlshPajLine:
+        """`unit_name` when the line was read without its unit (the month view), else `ln.unit`'s;
+        `on`: today, when the caller shows many lines."""
+        state = _state(rules.effective_state(ln.state, ln.date, on or today()))
         presence = _presence(ln)
         return cls(id=_id(ln.id), date=ln.date, unit_id=_id(ln.unit_id),  # type: ignore[attr-defined]
                    unit=unit_name if unit_name is not None else ln.unit.name,
@@ -691,11 +693,11 @@ class AlshQuery:
     ) -> list[AlshPajPlanningEntry] | None:
         entries = await service.planning(actor(info), month, [parse_id(c, "childIds") for c in child_ids or []],
                                          show_cancelled, show_linked)
-        out = []
+        out, on = [], today()
         for e in entries:
             b = e.line.booking
             out.append(AlshPajPlanningEntry(
-                line=AlshPajLine.of(e.line, e.waiting_rank, e.unit_name), booking_id=_id(b.id),
+                line=AlshPajLine.of(e.line, e.waiting_rank, e.unit_name, on), booking_id=_id(b.id),
                 booking_number=rules.booking_number(b.number), child_id=_id(b.child.id),
                 child_name=f"{b.child.first_name} {b.child.last_name}", marker=_marker(b.child.first_name),
                 establishment=b.period.mode.establishment.name, mode=b.period.mode.name, period=b.period.name,
