@@ -317,7 +317,7 @@ class CompiledQuery(Generic[M]):
             return []
         if plan.hydrate is False:
             plan.hydrate = _hydrator(query, list(rows[0].keys()))
-            if plan.hydrate is None:
+            if plan.hydrate is None:  # known from now on: this once, the read runs again through Tortoise
                 return await CompiledQuery._rows(plan, db, values)
         return plan.hydrate(rows)  # type: ignore[operator]
 

@@ -140,9 +140,15 @@ async def test_instances_are_those_the_orm_makes():
         (lambda h: Household.filter(id=h), (first.id,)),
     ]
     for build, values in queries:
-        orm, compiled = await build(*values), await CompiledQuery(build).all(*values)
+        query = CompiledQuery(build)
+        orm, compiled = await build(*values), await query.all(*values)
         assert [_state(i) for i in compiled] == [_state(i) for i in orm]
         assert all(type(i) is type(o) for i, o in zip(compiled, orm, strict=True))
+        assert all(callable(plan.hydrate) for plan in query._plans.values()), "made by the compiled loop"
+    only = CompiledQuery(lambda h: Invoice.filter(household_id=h).only("id", "number").order_by("id"))
+    for _ in range(2):  # a partial model: Tortoise's executor, every time
+        assert [(i.id, i.number) for i in await only.all(first.id)] == [
+            (i.id, i.number) for i in await Invoice.filter(household_id=first.id).order_by("id")]
     credit_note = await CompiledQuery(lambda n: Invoice.filter(number=n).select_related("corrects").first()).all("AV-1")
     assert (credit_note.id, credit_note.corrects.number) == (credit.id, "A-1")
     credit_note.reason = "Erreur de tarif"  # an instance read this way saves like any other
