@@ -25,6 +25,8 @@ from starlette.requests import Request  # noqa: E402
 from starlette.responses import JSONResponse  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
+from core.timeutil import month_bounds  # noqa: E402
+
 # The GraphQL enum names of the stored invoice states (core.billing.graphql.InvoiceStatus).
 INVOICE_STATUS = {"non_soldee": "UNPAID", "partiellement_payee": "PARTIALLY_PAID", "soldee": "PAID"}
 
@@ -173,8 +175,7 @@ class Baseline:
         from plugins.creche.graphql import CrecheDayStatus
 
         p = self.p
-        start = on.replace(day=1)
-        end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        start, end = month_bounds(on)
         ests = {e["id"]: e for e in await self.rows(
             "SELECT id, service_code, opening_hours, closure_days FROM creche_establishment", [])}
         contracts = await self.rows(
@@ -257,8 +258,7 @@ class Baseline:
         from plugins.alsh_paj.graphql import AlshPajLineState, AlshPajPresence
 
         p = self.p
-        first = on.replace(day=1)
-        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        first, last = month_bounds(on)
         lines = await self.rows(
             f"SELECT l.id, l.date, l.unit_id, u.name AS unit, l.state, l.present, l.absence_justified, "
             f"b.id AS booking_id, b.number, b.child_id, c.first_name, c.last_name, e.name AS establishment, "

@@ -15,6 +15,12 @@ _offset = timedelta(0)  # moved clock: real time + offset (time still flows)
 _frozen: datetime | None = None  # stopped clock
 
 
+def month_bounds(day: date) -> tuple[date, date]:
+    """The first and the last day of `day`'s month (a month view, a monthly planning)."""
+    first = day.replace(day=1)
+    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
 def now() -> datetime:
     if _frozen is not None:
         return _frozen

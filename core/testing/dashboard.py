@@ -93,7 +93,7 @@ async def _creche_contract(household: Any, child: Any, day: Any) -> None:
 
 async def _alsh_bookings(household: Any, user: Any, kids: list[Any], day: Any) -> None:
     """One period over the month (Monday to Friday) and a booking per child with a line per weekday."""
-    from core.timeutil import now
+    from core.timeutil import month_bounds, now
     from plugins.alsh_paj.models import (
         AlshBooking,
         AlshBookingLine,
@@ -104,8 +104,7 @@ async def _alsh_bookings(household: Any, user: Any, kids: list[Any], day: Any) -
         LineState,
     )
 
-    first = day.replace(day=1)
-    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    first, last = month_bounds(day)
     establishment = await AlshEstablishment.create(name=f"ALSH DU BOURG {household.id}", service_code="alsh")
     mode = await AlshMode.create(establishment=establishment, name="VACANCES ET MERCREDIS")
     period = await AlshPeriod.create(mode=mode, name="Mois en cours", start_date=first, end_date=last,

@@ -29,7 +29,7 @@ from core.mail.service import queue_mail
 from core.permissions import Actor, require_confirmed, require_staff, require_user
 from core.rgpd.rules import RetentionPolicy
 from core.rgpd.walk import export_tables
-from core.timeutil import now, today
+from core.timeutil import month_bounds, now, today
 from plugins.alsh_paj import rules
 from plugins.alsh_paj.models import (
     AlshBooking,
@@ -1057,8 +1057,7 @@ async def planning(actor: Actor, month: date, child_ids: list[int] | None = None
                    show_linked: bool = False) -> list[PlanningEntry]:
     """Month view of the household's bookings: one query, whatever the number of lines."""
     household_id = _family_household(actor)
-    first = month.replace(day=1)
-    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    first, last = month_bounds(month)
     if not (show_linked or show_cancelled or child_ids):  # the month view as it opens: compiled once
         lines = await _MONTH_LINES.all(household_id, first, last)
         ranks = rules.waiting_ranks(await _MONTH_WAITING.all(household_id, first, last)) \
