@@ -16,6 +16,8 @@ an `is_type_of` check, field middleware or `@defer` always take the general path
 
 from __future__ import annotations
 
+import keyword
+from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
@@ -23,6 +25,7 @@ from graphql import (
     GraphQLBoolean,
     GraphQLEnumType,
     GraphQLID,
+    GraphQLInt,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
@@ -144,7 +147,8 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return None if known[1] else shared
 
     # ---- planning (once per selection and request) ---------------------------------------------
-    def _steps(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[tuple[Any, ...]] | None:
+    def _steps(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> Callable[[Any], dict[str, Any]] | None:
+        """The completer of a plain selection (`_compile`), None when a field is not plain."""
         key = (parent_type.name, id(grouped_field_set))
         known = self._plans.get(key)
         if known is not None:
@@ -159,8 +163,9 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 steps = None
             else:
                 steps.append(step)
-        self._plans[key] = (grouped_field_set, steps)
-        return steps
+        completer = None if steps is None else _compile(parent_type.name, steps)
+        self._plans[key] = (grouped_field_set, completer)
+        return completer
 
     def _step(self, parent_type: GraphQLObjectType, response_name: str, field_details_list: Any) -> tuple[Any, ...] | None:
         node = field_details_list[0].node
@@ -189,8 +194,9 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None if steps is None else (_OBJECT, non_null, steps)
         return None  # interfaces and unions: the general path resolves the runtime type
 
-    def _object_steps(self, object_type: GraphQLObjectType, field_details_list: Any) -> list[tuple[Any, ...]] | None:
-        """The steps of an object's selection: from the shared plans when its nodes were planned
+    def _object_steps(self, object_type: GraphQLObjectType, field_details_list: Any
+                      ) -> Callable[[Any], dict[str, Any]] | None:
+        """The completer of an object's selection: from the shared plans when its nodes were planned
         before (same nodes, same objects), else collected and planned now."""
         shared = self._shared
         nodes = tuple(d.node for d in field_details_list)
@@ -206,65 +212,12 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
             shared[key] = (object_type, nodes, steps)
         return steps
 
-    # ---- completion ------------------------------------------------------------------------------
-    def _complete(self, completion: tuple[Any, ...], value: Any) -> Any:
-        kind, non_null, detail = completion[:3]
-        if value is None or value is Undefined:
-            if non_null:
-                raise _Misfit
-            return None
-        if isinstance(value, Exception):
-            raise _Misfit
-        if kind == _LEAF:
-            try:
-                coerced = detail.coerce_output_value(value)
-            except Exception:
-                raise _Misfit from None
-            if coerced is None or coerced is Undefined:
-                raise _Misfit
-            return coerced
-        if kind == _LIST:
-            if not isinstance(value, list | tuple):  # anything else (a generator…) is read once, by the general path
-                raise _Misfit
-            return [self._complete(detail, item) for item in value]
-        return self._object(detail, value)
-
-    def _object(self, steps: list[tuple[Any, ...]], source: Any) -> dict[str, Any]:
-        results: dict[str, Any] = {}
-        for step in steps:
-            if step[0] == _TYPENAME:
-                results[step[1]] = step[2]
-                continue
-            response_name, read, attribute, completion = step
-            try:
-                value = read(source, attribute)
-                if completion[0] == _LEAF and value is not None and value is not Undefined \
-                        and not isinstance(value, Exception):  # the common case, inline
-                    known = completion[3].get(type(value), completion)
-                    if known is None:  # a str for String, a bool for Boolean
-                        results[response_name] = value
-                        continue
-                    if known is not completion and value in known:  # an enum member
-                        results[response_name] = known[value]
-                        continue
-                    coerced = completion[2].coerce_output_value(value)
-                    if coerced is None or coerced is Undefined:
-                        raise _Misfit
-                    results[response_name] = coerced
-                    continue
-            except _Misfit:
-                raise
-            except Exception:
-                raise _Misfit from None
-            results[response_name] = self._complete(completion, value)
-        return results
-
     def execute_fields(self, parent_type: GraphQLObjectType, source_value: Any, path: Any, grouped_field_set: Any,
                        position_context: Any) -> Any:
         steps = self._steps(parent_type, grouped_field_set)
         if steps is not None:
             try:
-                return self._object(steps, source_value)
+                return steps(source_value)
             except _Misfit:
                 pass
         return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
@@ -282,7 +235,7 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
             completion = known[1]
             if completion is not None:
                 try:
-                    return self._complete(completion, result)  # type: ignore[arg-type]
+                    return _complete(completion, result)  # type: ignore[arg-type]
                 except _Misfit:
                     pass
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
@@ -294,7 +247,7 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
             step = self._field_step(parent_type, field_details_list)
             if step is not None:
                 try:
-                    return self._complete(step[3], step[1](source, step[2]))
+                    return _complete(step[3], step[1](source, step[2]))
                 except _Misfit:
                     pass
                 except Exception:  # the read itself failed: the general path reports it
@@ -308,3 +261,105 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
             step = self._step(parent_type, "", field_details_list)
             known = self._plans[key] = (field_details_list, step if step is None or step[0] != _TYPENAME else None)
         return known[1]  # type: ignore[return-value]
+
+
+# ---- completion ----------------------------------------------------------------------------------
+def _complete(completion: tuple[Any, ...], value: Any) -> Any:
+    """A value of a plain field completed as graphql-core would, or _Misfit."""
+    kind, non_null, detail = completion[:3]
+    if value is None or value is Undefined:
+        if non_null:
+            raise _Misfit
+        return None
+    if isinstance(value, Exception):
+        raise _Misfit
+    if kind == _LEAF:
+        return _leaf(completion, value)
+    if kind == _LIST:
+        if not isinstance(value, list | tuple):  # anything else (a generator…) is read once, by the general path
+            raise _Misfit
+        return [_complete(detail, item) for item in value]
+    return detail(value)
+
+
+def _leaf(completion: tuple[Any, ...], value: Any) -> Any:
+    """A leaf value: its known output (`_known_outputs`), else the type's coercion."""
+    if value is None or value is Undefined:
+        if completion[1]:  # null where the type forbids it: the general path reports it
+            raise _Misfit
+        return None
+    if isinstance(value, Exception):
+        raise _Misfit
+    known = completion[3].get(type(value), completion)
+    if known is None:  # a str for String, a bool for Boolean
+        return value
+    if known is not completion and value in known:  # an enum member
+        return known[value]
+    try:
+        coerced = completion[2].coerce_output_value(value)
+    except Exception:
+        raise _Misfit from None
+    if coerced is None or coerced is Undefined:
+        raise _Misfit
+    return coerced
+
+
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1  # GraphQL's Int (graphql.type.scalars.serialize_int)
+
+
+def _compile(type_name: str, steps: list[tuple[Any, ...]]) -> Callable[[Any], dict[str, Any]]:
+    """The completer of one plain selection: a function written for it, that reads each field and
+    gives the answer's dict, the common cases inline (a str for String and ID, a bool for Boolean,
+    an enum member, an int within Int's range, null where allowed), the rest through `_leaf` and
+    `_complete`. Anything unexpected raises _Misfit, as the general loop would."""
+    env: dict[str, Any] = {"_Misfit": _Misfit, "_leaf": _leaf, "_complete": _complete, "_INT_MIN": _INT_MIN,
+                           "_INT_MAX": _INT_MAX}
+    body = []
+    for i, step in enumerate(steps):
+        if step[0] == _TYPENAME:
+            env[f"n{i}"] = step[1]
+            env[f"t{i}"] = step[2]
+            body.append(f"r[n{i}] = t{i}")
+            continue
+        response_name, read, attribute, completion = step
+        env[f"n{i}"], env[f"c{i}"] = response_name, completion
+        if read is getattr and attribute.isidentifier() and not keyword.iskeyword(attribute):
+            body.append(f"v = source.{attribute}")
+        else:
+            env[f"read{i}"], env[f"a{i}"] = read, attribute
+            body.append(f"v = read{i}(source, a{i})")
+        kind, non_null = completion[0], completion[1]
+        if kind != _LEAF:
+            body.append(f"r[n{i}] = _complete(c{i}, v)")
+            continue
+        branches = []
+        for j, (python_type, output) in enumerate(completion[3].items()):
+            env[f"k{i}_{j}"] = python_type
+            if output is None:
+                branches.append((f"type(v) is k{i}_{j}", "v"))
+            else:
+                env[f"o{i}_{j}"] = output
+                branches.append((f"type(v) is k{i}_{j} and v in o{i}_{j}", f"o{i}_{j}[v]"))
+        if completion[2] is GraphQLInt:
+            branches.append(("type(v) is int and _INT_MIN <= v <= _INT_MAX", "v"))
+        if not non_null:
+            branches.append(("v is None", "None"))
+        for j, (test, output) in enumerate(branches):
+            body.append(f"{'if' if j == 0 else 'elif'} {test}:")
+            body.append(f"    r[n{i}] = {output}")
+        if branches:
+            body.append("else:")
+        body.append(f"{'    ' if branches else ''}r[n{i}] = _leaf(c{i}, v)")
+    source = "\n".join([
+        "def complete(source):",
+        "    try:",
+        "        r = {}",
+        *("        " + line for line in body),
+        "        return r",
+        "    except _Misfit:",
+        "        raise",
+        "    except Exception:",
+        "        raise _Misfit from None",
+    ])
+    exec(compile(source, f"<plain completion of {type_name}>", "exec"), env)  # noqa: S102 - code written above
+    return env["complete"]

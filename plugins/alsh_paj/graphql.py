@@ -693,15 +693,18 @@ class AlshQuery:
     ) -> list[AlshPajPlanningEntry] | None:
         entries = await service.planning(actor(info), month, [parse_id(c, "childIds") for c in child_ids or []],
                                          show_cancelled, show_linked)
-        out, on = [], today()
+        on, of_booking = today(), {}  # what each booking shows, worked out once for its lines
+        out = []
         for e in entries:
-            b = e.line.booking
-            out.append(AlshPajPlanningEntry(
-                line=AlshPajLine.of(e.line, e.waiting_rank, e.unit_name, on), booking_id=_id(b.id),
-                booking_number=rules.booking_number(b.number), child_id=_id(b.child.id),
-                child_name=f"{b.child.first_name} {b.child.last_name}", marker=_marker(b.child.first_name),
-                establishment=b.period.mode.establishment.name, mode=b.period.mode.name, period=b.period.name,
-                is_booked_by_other_account=e.linked))
+            b = e.booking
+            shown = of_booking.get(b.id)
+            if shown is None:
+                shown = of_booking[b.id] = dict(
+                    booking_id=_id(b.id), booking_number=rules.booking_number(b.number), child_id=_id(b.child.id),
+                    child_name=f"{b.child.first_name} {b.child.last_name}", marker=_marker(b.child.first_name),
+                    establishment=b.period.mode.establishment.name, mode=b.period.mode.name, period=b.period.name,
+                    is_booked_by_other_account=e.linked)
+            out.append(AlshPajPlanningEntry(line=AlshPajLine.of(e.line, e.waiting_rank, e.unit_name, on), **shown))
         return out
 
     @strawberry.field(description=(

@@ -1036,7 +1036,8 @@ async def booking_history(actor: Actor, booking_id: int) -> list[AlshLineEvent]:
 
 @dataclass
 class PlanningEntry:
-    line: AlshBookingLine  # with its booking (child, period, mode, establishment), not its unit
+    line: AlshBookingLine  # read without its unit
+    booking: AlshBooking  # with its child, period, mode and establishment; shared by the booking's lines
     linked: bool  # booked from another account (garde alternée)
     unit_name: str
     waiting_rank: int | None  # rank on the day's waiting list (rules.waiting_ranks), None unless waiting
@@ -1109,9 +1110,8 @@ async def _month_entries(lines: list[AlshBookingLine], household_id: int,
     if missing_bookings:  # lines booked from another account (garde alternée), outside those periods
         bookings.update({b.id: b for b in await AlshBooking.filter(id__in=missing_bookings)
                          .select_related(*_BOOKING_CONTEXT)})
-    for line in lines:
-        line.booking = bookings[line.booking_id]  # type: ignore[attr-defined]
-    return [PlanningEntry(line=line, linked=line.booking.household_id != household_id,  # type: ignore[attr-defined]
+    return [PlanningEntry(line=line, booking=(booking := bookings[line.booking_id]),  # type: ignore[attr-defined]
+                          linked=booking.household_id != household_id,  # type: ignore[attr-defined]
                           unit_name=line.unit_name, waiting_rank=ranks.get(line.id))  # type: ignore[attr-defined]
             for line in lines]
 

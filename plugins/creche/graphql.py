@@ -639,17 +639,26 @@ def _day_status(stored: str | None) -> tuple[CrecheDayStatus | None, str | None]
     return status, status.label if status else None  # type: ignore[return-value]
 
 
+def _creche_day(d: service.PlannedDay) -> CrecheDay:
+    status, label = _day_status(d.status)
+    return CrecheDay(date=d.day, status=status, status_label=label, service_code=d.service_code,
+                     planned_arrival=_hhmm(d.planned[0]) if d.planned else None,
+                     planned_departure=_hhmm(d.planned[1]) if d.planned else None,
+                     arrival=_hhmm(d.actual[0]) if d.actual else None,
+                     departure=_hhmm(d.actual[1]) if d.actual else None)
+
+
 def _plannings(items: list[service.ChildPlanning]) -> list[CrecheChildPlanning]:
+    """A day shared by several children (the crèche knows nothing of them) is shown once."""
+    shown: dict[int, CrecheDay] = {}  # id(PlannedDay): its day; the items keep the days alive
     out = []
     for p in items:
         days = []
         for d in p.days:
-            status, label = _day_status(d.status)
-            days.append(CrecheDay(date=d.day, status=status, status_label=label, service_code=d.service_code,
-                                  planned_arrival=_hhmm(d.planned[0]) if d.planned else None,
-                                  planned_departure=_hhmm(d.planned[1]) if d.planned else None,
-                                  arrival=_hhmm(d.actual[0]) if d.actual else None,
-                                  departure=_hhmm(d.actual[1]) if d.actual else None))
+            day = shown.get(id(d))
+            if day is None:
+                day = shown[id(d)] = _creche_day(d)
+            days.append(day)
         out.append(CrecheChildPlanning(child_id=_id(p.child.id), first_name=p.child.first_name, days=days))
     return out
 

@@ -717,8 +717,10 @@ async def contract_pdf(actor: Actor, object_id: str) -> FileDownload:
 
 
 # ---- planning ---------------------------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class PlannedDay:
+    """One child on one day; frozen: the days of children the crèche knows nothing of are shared."""
+
     day: date
     status: str | None
     service_code: str | None = None
@@ -737,15 +739,19 @@ def _covers(start: date, end: date | None, day: date) -> bool:
 
 
 # The planning's reads, by household (a join on the child), each compiled once (core.compiled_query).
+# Contracts and occasional care come with their crèche (opening hours, closures): the planning
+# needs no other establishment.
 _PLANNING_CONTRACTS = CompiledQuery(lambda household_id, end: Contract.filter(
-    child__household_id=household_id, start_date__lte=end).exclude(status=ContractStatus.DRAFT).order_by("id"))
+    child__household_id=household_id, start_date__lte=end).exclude(status=ContractStatus.DRAFT)
+    .select_related("establishment").order_by("id"))
 _PLANNING_ATTENDANCE = CompiledQuery(lambda household_id, start, end: Attendance.filter(
     child__household_id=household_id, day__gte=start, day__lte=end))
 _PLANNING_ABSENCES = CompiledQuery(lambda household_id, start, end: Absence.filter(
     child__household_id=household_id, start_date__lte=end, end_date__gte=start).exclude(status="refused")
     .order_by("id"))
 _PLANNING_OCCASIONALS = CompiledQuery(lambda household_id, start, end: OccasionalCare.filter(
-    child__household_id=household_id, day__gte=start, day__lte=end).exclude(status__in=("refused", "cancelled")))
+    child__household_id=household_id, day__gte=start, day__lte=end).exclude(status__in=("refused", "cancelled"))
+    .select_related("establishment"))
 _PLANNING_WAITING = CompiledQuery(lambda household_id: PlaceRequest.filter(
     child__household_id=household_id, status__in=OPEN_REQUEST))
 
@@ -763,17 +769,18 @@ async def planning(actor: Actor, household_id: int | None, start: date, end: dat
     if actor.is_staff:  # need-to-know: only a household using one of the agent's services
         await require_household_data(actor, hid)
     children = (await load_bundle(hid)).children
-    ests = {e.id: e for e in (await ensure_establishments()).values()}
     contracts, attendance, absences, occasionals, waiting = await asyncio.gather(
         _PLANNING_CONTRACTS.all(hid, end), _PLANNING_ATTENDANCE.all(hid, start, end),
         _PLANNING_ABSENCES.all(hid, start, end), _PLANNING_OCCASIONALS.all(hid, start, end),
         _PLANNING_WAITING.all(hid))
     if actor.is_staff and not actor.is_admin:  # agents only see their crèches
-        mine = {e.id for e in ests.values() if e.service_code in visible_services(actor)}
+        visible = visible_services(actor)
+        mine = {e.id for e in (await ensure_establishments()).values() if e.service_code in visible}
         contracts = [c for c in contracts if c.establishment_id in mine]  # type: ignore[attr-defined]
         attendance = [a for a in attendance if a.establishment_id in mine]  # type: ignore[attr-defined]
         absences = [a for a in absences if a.establishment_id in mine]  # type: ignore[attr-defined]
         occasionals = [o for o in occasionals if o.establishment_id in mine]  # type: ignore[attr-defined]
+    ests = {e.id: e for e in (x.establishment for x in (*contracts, *occasionals))}
     cfg, the_day = config(), today()
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     holidays = fr_calendar.public_holidays_between(start, end, fr_calendar.community_subdivision())
@@ -781,12 +788,19 @@ async def planning(actor: Actor, household_id: int | None, start: date, end: dat
     hours = {e.id: opening(e) for e in ests.values()}
     schedules = {c.id: rules.schedule_from_json(c.schedule) for c in contracts}
     out = []
+    # The days of a child the crèche knows nothing of (no contract, care, attendance, absence or
+    # request): the same for every such child, so computed once (most children of a household).
+    unknown_child_days: list[PlannedDay] | None = None
     for child in children:
         c_contracts = [c for c in contracts if c.child_id == child.id]  # type: ignore[attr-defined]
         c_att = {a.day: a for a in attendance if a.child_id == child.id}  # type: ignore[attr-defined]
         c_abs = [a for a in absences if a.child_id == child.id]  # type: ignore[attr-defined]
         c_occ = {o.day: o for o in occasionals if o.child_id == child.id}  # type: ignore[attr-defined]
         c_wait = [w for w in waiting if w.child_id == child.id]  # type: ignore[attr-defined]
+        known = bool(c_contracts or c_att or c_abs or c_occ or c_wait)
+        if not known and unknown_child_days is not None:
+            out.append(ChildPlanning(child=child, days=list(unknown_child_days)))
+            continue
         plan = ChildPlanning(child=child)
         for d in days:
             contract = next((c for c in c_contracts if _covers(c.start_date, c.end_date, d)), None)
@@ -810,6 +824,9 @@ async def planning(actor: Actor, household_id: int | None, start: date, end: dat
                 planned = (rules.parse_hhmm(occ.start_time), rules.parse_hhmm(occ.end_time))
             plan.days.append(PlannedDay(day=d, status=rules.day_status(facts, cfg),
                                         service_code=est.service_code if est else None, planned=planned, actual=actual))
+        if not known:
+            unknown_child_days = plan.days
+            plan = ChildPlanning(child=child, days=list(plan.days))
         out.append(plan)
     return out
 

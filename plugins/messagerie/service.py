@@ -29,6 +29,7 @@ from core.files.service import (
 from core.households.models import Child, Household
 from core.mail.service import queue_mail
 from core.permissions import Actor, own_household_id, require_confirmed, require_staff, require_user
+from core.request_memo import memoised
 from core.rgpd.rules import RetentionPolicy
 from core.rgpd.walk import export_tables
 from core.timeutil import now
@@ -161,8 +162,11 @@ _FAMILY_UNREAD = CompiledQuery(lambda household_id: MessageMessage.filter(
 
 async def family_unread_counts(household_id: int) -> dict[int, int]:
     """Per thread of the household (a family sees only those, `visible_threads`), the services'
-    messages it has not opened; threads without any are absent. One query for all its threads."""
-    return {int(r["thread_id"]): int(r["n"]) for r in await _FAMILY_UNREAD.all(household_id)}
+    messages it has not opened; threads without any are absent. One query for all its threads,
+    once per request: the threads' counts and the household's total (`total_unread`) share it."""
+    async def load() -> dict[int, int]:
+        return {int(r["thread_id"]): int(r["n"]) for r in await _FAMILY_UNREAD.all(household_id)}
+    return await memoised(("messagerie.family_unread", household_id), load)
 
 
 async def last_messages(thread_ids: list[int]) -> dict[int, MessageMessage]:
@@ -194,7 +198,8 @@ async def attachments_of(message_ids: list[int]) -> dict[int, list[MessageAttach
 
 async def total_unread(actor: Actor) -> int:
     """All unread messages of the other side in the caller's threads: for an agent, those they have
-    not read themselves (one grouped query); for a family, its household's (one COUNT with a join)."""
+    not read themselves (one grouped query); for a family, its household's: the sum of its threads'
+    counts (`family_unread_counts`, read once per request for both)."""
     user = require_user(actor)
     if actor.is_admin:
         return sum((await _agent_unread(user.id)).values())
@@ -204,14 +209,11 @@ async def total_unread(actor: Actor) -> int:
         return sum((await _agent_unread(user.id, services=list(actor.services))).values())
     if actor.household_id is None:
         return 0
-    return await _HOUSEHOLD_UNREAD.count(user.household_id)  # type: ignore[attr-defined]
+    return sum((await family_unread_counts(actor.household_id)).values())
 
 
 _HOUSEHOLD_THREADS = CompiledQuery(lambda household_id: MessageThread.filter(household_id=household_id)
                                    .select_related(*THREAD_RELATED).order_by("-last_message_at", "-id"))
-_HOUSEHOLD_UNREAD = CompiledQuery(lambda household_id: MessageMessage.filter(
-    from_staff=True, read_at__isnull=True, thread__household_id=household_id))
-
 
 # ---- writing -------------------------------------------------------------------------------------
 async def _validated_files(uploads: list[Any] | None) -> list[tuple[str, bytes, str]]:
@@ -389,8 +391,7 @@ async def download_attachment(actor: Actor, object_id: str) -> FileDownload:
 
 async def alerts(actor: Actor, household_id: int) -> list[Alert]:
     """« MESSAGES (2) » on the home page: unread service messages of the household."""
-    count = await MessageMessage.filter(thread__household_id=household_id, from_staff=True,
-                                        read_at__isnull=True).count()
+    count = sum((await family_unread_counts(household_id)).values())
     if not count:
         return []
     text = "Vous avez 1 message non lu." if count == 1 else f"Vous avez {count} messages non lus."
